@@ -1,0 +1,62 @@
+"""Settings read from environment variables, with the defaults the README documents."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ingestion.calendar import last_completed_session
+from ingestion.paths import resolve_from_root
+
+DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
+DEFAULT_PROVIDER = "sample"
+DEFAULT_HISTORY_START = date(2015, 1, 1)
+DEFAULT_LOOKBACK_SESSIONS = 5
+
+
+class ConfigError(ValueError):
+    """A setting has a value the pipeline cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_path: Path
+    provider: str
+    history_start: date
+    end_date: date
+    lookback_sessions: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        end_date = _date_setting(env, "SAMPLE_END_DATE", None) or last_completed_session()
+        history_start = _date_setting(env, "HISTORY_START", DEFAULT_HISTORY_START)
+        if history_start > end_date:
+            raise ConfigError(
+                f"HISTORY_START={history_start.isoformat()} is after the end date "
+                f"{end_date.isoformat()}: there is no history to load"
+            )
+        lookback_text = env.get("REFRESH_LOOKBACK_SESSIONS", str(DEFAULT_LOOKBACK_SESSIONS))
+        if not lookback_text.isdigit():
+            raise ConfigError(
+                f"REFRESH_LOOKBACK_SESSIONS={lookback_text!r} is not a whole number of sessions"
+            )
+        provider = env.get("MARKET_DATA_PROVIDER", DEFAULT_PROVIDER).strip().lower()
+        return cls(
+            warehouse_path=resolve_from_root(env.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH),
+            provider=provider or DEFAULT_PROVIDER,
+            history_start=history_start,
+            end_date=end_date,
+            lookback_sessions=int(lookback_text),
+        )
+
+
+def _date_setting(env: Mapping[str, str], name: str, default: date | None) -> date | None:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a date in YYYY-MM-DD form") from None

@@ -1,0 +1,148 @@
+"""The instrument universe, read from the dbt seed CSVs that analysts edit."""
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingestion.paths import SEEDS_DIR
+
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,14}$")
+UNIVERSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+KINDS = {"index", "etf", "stock"}
+ROLES = {"small_cap", "tech", "large_cap", "equal_weight", "sector", "stock"}
+STYLES = {"", "cyclical", "defensive", "growth"}
+
+
+class UniverseError(ValueError):
+    """A seed file holds a row the pipeline cannot use; the message names file and row."""
+
+
+@dataclass(frozen=True)
+class Instrument:
+    symbol: str
+    name: str
+    kind: str
+    role: str
+    sector: str | None
+    style: str | None
+    benchmark_symbol: str | None
+    codes: dict[str, str]
+
+    def code_for(self, provider: str) -> str | None:
+        return self.codes.get(provider) or None
+
+
+@dataclass(frozen=True)
+class Pair:
+    pair_id: str
+    long_symbol: str
+    short_symbol: str
+
+
+@dataclass(frozen=True)
+class RateSeries:
+    series_id: str
+    name: str
+    frequency: str
+    codes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EstimateUniverse:
+    universe: str
+    name: str
+    benchmark_symbol: str
+    codes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Universe:
+    instruments: tuple[Instrument, ...]
+    pairs: tuple[Pair, ...]
+    rate_series: tuple[RateSeries, ...]
+    estimate_universes: tuple[EstimateUniverse, ...]
+
+    @property
+    def symbols(self) -> list[str]:
+        return [i.symbol for i in self.instruments]
+
+    @property
+    def series_ids(self) -> list[str]:
+        return [s.series_id for s in self.rate_series]
+
+    @property
+    def universe_names(self) -> list[str]:
+        return [u.universe for u in self.estimate_universes]
+
+    def instrument(self, symbol: str) -> Instrument:
+        for item in self.instruments:
+            if item.symbol == symbol:
+                return item
+        raise KeyError(f"symbol {symbol!r} is not in the instrument universe")
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    if not path.is_file():
+        raise UniverseError(f"{path}: seed file is missing")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return [(n, {k: (v or "").strip() for k, v in row.items()}) for n, row in enumerate(reader, 2)]
+
+
+def _codes(row: dict[str, str]) -> dict[str, str]:
+    return {k.removesuffix("_code"): v for k, v in row.items() if k.endswith("_code") and v}
+
+
+def _check(ok: bool, path: Path, line: int, message: str) -> None:
+    if not ok:
+        raise UniverseError(f"{path.name} line {line}: {message}")
+
+
+def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
+    """Read and check the four seed files; every error names the file and line."""
+    instruments: list[Instrument] = []
+    path = seeds_dir / "instruments.csv"
+    for line, row in _rows(path):
+        symbol = row["symbol"]
+        _check(bool(SYMBOL_PATTERN.match(symbol)), path, line, f"symbol {symbol!r} is not valid")
+        _check(row["kind"] in KINDS, path, line, f"kind {row['kind']!r} is not one of {sorted(KINDS)}")
+        _check(row["role"] in ROLES, path, line, f"role {row['role']!r} is not one of {sorted(ROLES)}")
+        _check(row["style"] in STYLES, path, line, f"style {row['style']!r} is not valid")
+        instruments.append(
+            Instrument(
+                symbol=symbol,
+                name=row["name"],
+                kind=row["kind"],
+                role=row["role"],
+                sector=row["sector"] or None,
+                style=row["style"] or None,
+                benchmark_symbol=row["benchmark_symbol"] or None,
+                codes=_codes(row),
+            )
+        )
+    known = {i.symbol for i in instruments}
+    _check(len(known) == len(instruments), path, 1, "a symbol is listed twice")
+
+    pairs: list[Pair] = []
+    path = seeds_dir / "pairs.csv"
+    for line, row in _rows(path):
+        for leg in ("long_symbol", "short_symbol"):
+            _check(row[leg] in known, path, line, f"{leg} {row[leg]!r} is not in instruments.csv")
+        pairs.append(Pair(row["pair_id"], row["long_symbol"], row["short_symbol"]))
+
+    series: list[RateSeries] = []
+    path = seeds_dir / "rate_series.csv"
+    for line, row in _rows(path):
+        sid = row["series_id"]
+        _check(bool(SYMBOL_PATTERN.match(sid)), path, line, f"series_id {sid!r} is not valid")
+        series.append(RateSeries(sid, row["name"], row["frequency"], _codes(row)))
+
+    universes: list[EstimateUniverse] = []
+    path = seeds_dir / "estimate_universes.csv"
+    for line, row in _rows(path):
+        name = row["universe"]
+        _check(bool(UNIVERSE_PATTERN.match(name)), path, line, f"universe {name!r} is not valid")
+        universes.append(EstimateUniverse(name, row["name"], row["benchmark_symbol"], _codes(row)))
+
+    return Universe(tuple(instruments), tuple(pairs), tuple(series), tuple(universes))
