@@ -12,6 +12,8 @@ rates      series_id, observation_date, value (percent, as FRED publishes), sour
            key (series_id, observation_date); missing observations are absent rows.
 estimates  universe, fiscal_year, as_of_date, eps_growth_pct (percent), source
            key (universe, fiscal_year, as_of_date).
+sessions   session_date, market_open_at, market_close_at (UTC), is_early_close, source
+           the XNYS calendar, from exchange_calendars.
 """
 
 from dataclasses import dataclass
@@ -109,6 +111,24 @@ ESTIMATES = Dataset(
             "source": _text_key,
         },
         unique=["universe", "fiscal_year", "as_of_date"],
+        strict=True,
+    ),
+)
+
+SESSIONS = Dataset(
+    name="sessions",
+    keys=("session_date",),
+    values=("market_open_at", "market_close_at", "is_early_close"),
+    schema=pa.DataFrameSchema(
+        {
+            "session_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+            "market_open_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+            "market_close_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+            "is_early_close": pa.Column(bool, nullable=False, coerce=True),
+            "source": _text_key,
+        },
+        checks=pa.Check(lambda f: f["market_close_at"] > f["market_open_at"], error="close > open"),
+        unique=["session_date"],
         strict=True,
     ),
 )

@@ -1,0 +1,283 @@
+"""Bulk, transactional, idempotent loads of validated frames into the raw schema.
+
+A load registers the frame with DuckDB and compares it with the stored rows in SQL:
+new keys are inserted, keys whose values changed are updated (a restatement), and rows
+that are the same are left alone, keeping their original `ingested_at` and `load_id`.
+All of it, and the `raw.load_log` row that records it, commits in one transaction, so a
+failed load leaves the table exactly as it was. Table and column names come from the
+`Dataset` definitions in code, never from input.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ingestion.schemas import Dataset
+
+RAW_TABLES: dict[str, str] = {
+    "prices": """
+        create table if not exists raw.prices (
+            symbol varchar not null,
+            session_date date not null,
+            open double,
+            high double,
+            low double,
+            close double not null,
+            adj_close double,
+            volume bigint,
+            source varchar not null,
+            ingested_at timestamp not null,
+            load_id varchar not null,
+            primary key (symbol, session_date)
+        )""",
+    "rates": """
+        create table if not exists raw.rates (
+            series_id varchar not null,
+            observation_date date not null,
+            value double not null,
+            source varchar not null,
+            ingested_at timestamp not null,
+            load_id varchar not null,
+            primary key (series_id, observation_date)
+        )""",
+    "earnings_estimates": """
+        create table if not exists raw.earnings_estimates (
+            universe varchar not null,
+            fiscal_year integer not null,
+            as_of_date date not null,
+            eps_growth_pct double not null,
+            source varchar not null,
+            ingested_at timestamp not null,
+            load_id varchar not null,
+            primary key (universe, fiscal_year, as_of_date)
+        )""",
+    "sessions": """
+        create table if not exists raw.sessions (
+            session_date date not null primary key,
+            market_open_at timestamp not null,
+            market_close_at timestamp not null,
+            is_early_close boolean not null,
+            source varchar not null,
+            ingested_at timestamp not null,
+            load_id varchar not null
+        )""",
+    "load_log": """
+        create table if not exists raw.load_log (
+            load_id varchar primary key,
+            asset varchar not null,
+            provider varchar not null,
+            window_start date,
+            window_end date,
+            rows_received bigint not null,
+            rows_inserted bigint not null,
+            rows_updated bigint not null,
+            rows_unchanged bigint not null,
+            status varchar not null,
+            error varchar,
+            started_at timestamp not null,
+            finished_at timestamp not null
+        )""",
+}
+
+# Column types as DuckDB stores them, to cast the registered frame exactly once.
+COLUMN_TYPES: dict[str, str] = {
+    "session_date": "date",
+    "observation_date": "date",
+    "as_of_date": "date",
+    "fiscal_year": "integer",
+    "volume": "bigint",
+    "market_open_at": "timestamp",
+    "market_close_at": "timestamp",
+    "is_early_close": "boolean",
+}
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be opened or written; the message says which and why."""
+
+
+class LoadError(RuntimeError):
+    """A load failed and was rolled back; the table holds what it held before."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    load_id: str
+    table: str
+    received: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating its folder, with errors that name the path."""
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseError(f"cannot create the warehouse folder {path.parent}: {exc}") from exc
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from exc
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    for ddl in RAW_TABLES.values():
+        con.execute(ddl)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_load_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _select_list(dataset: Dataset) -> str:
+    parts = []
+    for column in dataset.columns:
+        kind = COLUMN_TYPES.get(column)
+        parts.append(f"cast({column} as {kind}) as {column}" if kind else column)
+    return ", ".join(parts)
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    dataset: Dataset,
+    frame: pd.DataFrame,
+    load_id: str,
+    ingested_at: datetime,
+) -> LoadResult:
+    """Insert new keys and update changed rows of `raw.<table>`; caller owns the transaction."""
+    if table not in RAW_TABLES:
+        raise ValueError(f"unknown raw table {table!r}")
+    target = f"raw.{table}"
+    keys = dataset.keys
+    compared = (*dataset.values, "source")
+    on = " and ".join(f"t.{k} = s.{k}" for k in keys)
+    differs = " or ".join(f"t.{c} is distinct from s.{c}" for c in compared)
+    con.register("incoming_frame", frame)
+    try:
+        con.execute("drop table if exists staged_rows")
+        con.execute(
+            f"create temp table staged_rows as select {_select_list(dataset)} from incoming_frame"
+        )
+    finally:
+        con.unregister("incoming_frame")
+    inserted, updated, unchanged = con.execute(
+        f"""
+        select
+            count(*) filter (where t.{keys[0]} is null),
+            count(*) filter (where t.{keys[0]} is not null and ({differs})),
+            count(*) filter (where t.{keys[0]} is not null and not ({differs}))
+        from staged_rows s left join {target} t on {on}
+        """
+    ).fetchone()
+    if updated:
+        assignments = ", ".join(f"{c} = s.{c}" for c in compared)
+        con.execute(
+            f"""
+            update {target} t set {assignments}, ingested_at = ?, load_id = ?
+            from staged_rows s where {on} and ({differs})
+            """,
+            [ingested_at, load_id],
+        )
+    if inserted:
+        columns = ", ".join(dataset.columns)
+        con.execute(
+            f"""
+            insert into {target} ({columns}, ingested_at, load_id)
+            select {", ".join(f"s.{c}" for c in dataset.columns)}, ?, ?
+            from staged_rows s
+            where not exists (select 1 from {target} t where {on})
+            """,
+            [ingested_at, load_id],
+        )
+    con.execute("drop table staged_rows")
+    return LoadResult(load_id, table, len(frame), inserted, updated, unchanged)
+
+
+def _log(
+    con: duckdb.DuckDBPyConnection,
+    result: LoadResult,
+    asset: str,
+    provider: str,
+    window: tuple[date | None, date | None],
+    status: str,
+    error: str | None,
+    started_at: datetime,
+) -> None:
+    con.execute(
+        "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.load_id,
+            asset,
+            provider,
+            window[0],
+            window[1],
+            result.received,
+            result.inserted,
+            result.updated,
+            result.unchanged,
+            status,
+            error,
+            started_at,
+            _now(),
+        ],
+    )
+
+
+def load_frame(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    table: str,
+    dataset: Dataset,
+    frame: pd.DataFrame,
+    asset: str,
+    provider: str,
+    window: tuple[date | None, date | None],
+) -> LoadResult:
+    """Upsert a validated frame and log it, all in one transaction."""
+    started_at = _now()
+    load_id = new_load_id()
+    con.begin()
+    try:
+        result = upsert(con, table, dataset, frame, load_id, started_at)
+        _log(con, result, asset, provider, window, "success", None, started_at)
+        con.commit()
+    except Exception as exc:
+        con.rollback()
+        record_failure(con, asset=asset, provider=provider, window=window, error=str(exc),
+                       received=len(frame), started_at=started_at, load_id=load_id)
+        raise LoadError(f"loading {len(frame)} rows into raw.{table} failed: {exc}") from exc
+    return result
+
+
+def record_failure(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    asset: str,
+    provider: str,
+    window: tuple[date | None, date | None],
+    error: str,
+    received: int = 0,
+    started_at: datetime | None = None,
+    load_id: str | None = None,
+) -> str:
+    """Log a load that did not happen (fetch, validation or write failed)."""
+    failed = LoadResult(load_id or new_load_id(), "", received, 0, 0, 0)
+    _log(con, failed, asset, provider, window, "failed", error, started_at or _now())
+    return failed.load_id
