@@ -124,7 +124,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise WarehouseError(f"cannot create the warehouse folder {path.parent}: {exc}") from exc
+            raise WarehouseError(
+                f"cannot create the warehouse folder {path.parent}: {exc}"
+            ) from exc
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
@@ -260,8 +262,16 @@ def load_frame(
         con.commit()
     except Exception as exc:
         con.rollback()
-        record_failure(con, asset=asset, provider=provider, window=window, error=str(exc),
-                       received=len(frame), started_at=started_at, load_id=load_id)
+        record_failure(
+            con,
+            asset=asset,
+            provider=provider,
+            window=window,
+            error=str(exc),
+            received=len(frame),
+            started_at=started_at,
+            load_id=load_id,
+        )
         raise LoadError(f"loading {len(frame)} rows into raw.{table} failed: {exc}") from exc
     return result
 

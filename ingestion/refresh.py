@@ -102,46 +102,85 @@ def _run(
         try:
             frame = validate(fetch(keys, start, end), dataset, report.provider)
         except Exception as exc:
-            record_failure(con, asset=asset, provider=report.provider, window=(start, end),
-                           error=str(exc))
+            record_failure(
+                con, asset=asset, provider=report.provider, window=(start, end), error=str(exc)
+            )
             raise
-        result = load_frame(con, table=report.table, dataset=dataset, frame=frame, asset=asset,
-                            provider=report.provider, window=(start, end))
+        result = load_frame(
+            con,
+            table=report.table,
+            dataset=dataset,
+            frame=frame,
+            asset=asset,
+            provider=report.provider,
+            window=(start, end),
+        )
         report.loads.append(result)
-        log(f"{report.provider}: raw.{report.table} +{result.inserted} new, "
-            f"{result.updated} updated, {result.unchanged} unchanged")
+        log(
+            f"{report.provider}: raw.{report.table} +{result.inserted} new, "
+            f"{result.updated} updated, {result.unchanged} unchanged"
+        )
     return report
 
 
-def refresh_prices(con: duckdb.DuckDBPyConnection, provider: MarketDataProvider,
-                   universe: Universe, settings: Settings,
-                   log: Callable[[str], None] = print) -> RefreshReport:
+def refresh_prices(
+    con: duckdb.DuckDBPyConnection,
+    provider: MarketDataProvider,
+    universe: Universe,
+    settings: Settings,
+    log: Callable[[str], None] = print,
+) -> RefreshReport:
     windows = plan_windows(
-        con, "prices", "symbol", "session_date", universe.symbols, settings.history_start,
-        settings.end_date, lambda last: sessions_before(last, settings.lookback_sessions),
+        con,
+        "prices",
+        "symbol",
+        "session_date",
+        universe.symbols,
+        settings.history_start,
+        settings.end_date,
+        lambda last: sessions_before(last, settings.lookback_sessions),
     )
     report = RefreshReport("prices", provider.name, windows)
     return _run(con, report, PRICES, "raw/prices", provider.prices, log)
 
 
-def refresh_rates(con: duckdb.DuckDBPyConnection, provider: MarketDataProvider,
-                  universe: Universe, settings: Settings,
-                  log: Callable[[str], None] = print) -> RefreshReport:
+def refresh_rates(
+    con: duckdb.DuckDBPyConnection,
+    provider: MarketDataProvider,
+    universe: Universe,
+    settings: Settings,
+    log: Callable[[str], None] = print,
+) -> RefreshReport:
     windows = plan_windows(
-        con, "rates", "series_id", "observation_date", universe.series_ids,
-        settings.history_start, settings.end_date,
+        con,
+        "rates",
+        "series_id",
+        "observation_date",
+        universe.series_ids,
+        settings.history_start,
+        settings.end_date,
         lambda last: sessions_before(last, settings.lookback_sessions),
     )
     report = RefreshReport("rates", provider.name, windows)
     return _run(con, report, RATES, "raw/rates", provider.rates, log)
 
 
-def refresh_estimates(con: duckdb.DuckDBPyConnection, provider: MarketDataProvider,
-                      universe: Universe, settings: Settings,
-                      log: Callable[[str], None] = print) -> RefreshReport:
+def refresh_estimates(
+    con: duckdb.DuckDBPyConnection,
+    provider: MarketDataProvider,
+    universe: Universe,
+    settings: Settings,
+    log: Callable[[str], None] = print,
+) -> RefreshReport:
     windows = plan_windows(
-        con, "earnings_estimates", "universe", "as_of_date", universe.universe_names,
-        settings.history_start, settings.end_date, lambda last: last - ESTIMATE_LOOKBACK,
+        con,
+        "earnings_estimates",
+        "universe",
+        "as_of_date",
+        universe.universe_names,
+        settings.history_start,
+        settings.end_date,
+        lambda last: last - ESTIMATE_LOOKBACK,
     )
     report = RefreshReport("earnings_estimates", provider.name, windows)
     return _run(con, report, ESTIMATES, "raw/earnings_estimates", provider.estimates, log)
@@ -166,12 +205,20 @@ def session_frame(start: date, end: date) -> pd.DataFrame:
     )
 
 
-def refresh_sessions(con: duckdb.DuckDBPyConnection, settings: Settings,
-                     log: Callable[[str], None] = print) -> RefreshReport:
+def refresh_sessions(
+    con: duckdb.DuckDBPyConnection, settings: Settings, log: Callable[[str], None] = print
+) -> RefreshReport:
     """The calendar from HISTORY_START through the end of the following year."""
     last_known = xnys().last_session.date()
     end = min(date(settings.end_date.year + 1, 12, 31), last_known)
-    report = RefreshReport("sessions", "exchange_calendars",
-                           {(settings.history_start, end): ["XNYS"]})
-    return _run(con, report, SESSIONS, "raw/sessions",
-                lambda _keys, start, stop: session_frame(start, stop), log)
+    report = RefreshReport(
+        "sessions", "exchange_calendars", {(settings.history_start, end): ["XNYS"]}
+    )
+    return _run(
+        con,
+        report,
+        SESSIONS,
+        "raw/sessions",
+        lambda _keys, start, stop: session_frame(start, stop),
+        log,
+    )

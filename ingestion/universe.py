@@ -87,7 +87,9 @@ def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise UniverseError(f"{path}: seed file is missing")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        return [(n, {k: (v or "").strip() for k, v in row.items()}) for n, row in enumerate(reader, 2)]
+        return [
+            (n, {k: (v or "").strip() for k, v in row.items()}) for n, row in enumerate(reader, 2)
+        ]
 
 
 def _codes(row: dict[str, str]) -> dict[str, str]:
@@ -106,8 +108,12 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
     for line, row in _rows(path):
         symbol = row["symbol"]
         _check(bool(SYMBOL_PATTERN.match(symbol)), path, line, f"symbol {symbol!r} is not valid")
-        _check(row["kind"] in KINDS, path, line, f"kind {row['kind']!r} is not one of {sorted(KINDS)}")
-        _check(row["role"] in ROLES, path, line, f"role {row['role']!r} is not one of {sorted(ROLES)}")
+        _check(
+            row["kind"] in KINDS, path, line, f"kind {row['kind']!r} is not one of {sorted(KINDS)}"
+        )
+        _check(
+            row["role"] in ROLES, path, line, f"role {row['role']!r} is not one of {sorted(ROLES)}"
+        )
         _check(row["style"] in STYLES, path, line, f"style {row['style']!r} is not valid")
         instruments.append(
             Instrument(

@@ -256,7 +256,9 @@ class SampleProvider:
             for as_of in snapshots
             for fiscal_year in (as_of.year, as_of.year + 1)
         ]
-        frame = pd.DataFrame(rows, columns=["universe", "fiscal_year", "as_of_date", "eps_growth_pct"])
+        frame = pd.DataFrame(
+            rows, columns=["universe", "fiscal_year", "as_of_date", "eps_growth_pct"]
+        )
         frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).astype("datetime64[ns]")
         frame["fiscal_year"] = frame["fiscal_year"].astype("int64")
         frame["source"] = SOURCE
@@ -331,10 +333,14 @@ def _rate_paths(end: date) -> dict[str, pd.Series]:
     effective = lower + 0.08 + _ar1("fed:effective", n, 0.9, 0.03)
     effective = np.clip(effective, lower + 0.01, upper - 0.01)
 
-    business = pd.date_range(EPOCH, end, freq=CustomBusinessDay(calendar=USFederalHolidayCalendar()))
+    business = pd.date_range(
+        EPOCH, end, freq=CustomBusinessDay(calendar=USFederalHolidayCalendar())
+    )
     on_business = days.get_indexer(business)
     two_year = (
-        upper[on_business] - 0.15 + 0.35 * pressure[on_business]
+        upper[on_business]
+        - 0.15
+        + 0.35 * pressure[on_business]
         + _ar1("ust:2y", len(business), 0.995, 0.30)
     )
     two_year = np.clip(two_year, 0.05, None)

@@ -1,0 +1,50 @@
+# Two commands matter: `make run` and `make test`. Everything else is a convenience.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export DO_NOT_TRACK := 1
+
+.PHONY: run test ui manifest install lint format lock clean
+
+run: manifest ## Build the warehouse from the configured provider (default: the sample market)
+	$(BIN)/python -m orchestration.run refresh_all
+
+test: manifest lint ## Install everything and run the whole test suite
+	$(BIN)/python -m pytest
+
+ui: manifest ## The Dagster UI on http://127.0.0.1:3000 (schedules and sensors run from here)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0] + " at $(PYTHON)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-input -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-input --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+manifest: install ## Parse the dbt project into target/manifest.json (Dagster reads it)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+
+lint: install ## ruff: lint and formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock: install ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 --no-header --annotation-style line -o requirements.lock
+
+clean: ## Remove the warehouse, run history and build output (keeps .venv)
+	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+	find dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +

@@ -1,0 +1,35 @@
+-- One row per symbol and session with the price that returns use (adjusted close where
+-- the provider gives one) and the return since the instrument's previous session.
+with
+
+source as (
+    select * from {{ source('market', 'prices') }}
+),
+
+priced as (
+    select
+        symbol,
+        session_date,
+        open,
+        high,
+        low,
+        close,
+        adj_close,
+        coalesce(adj_close, close) as price,
+        volume,
+        source,
+        ingested_at,
+        load_id,
+    from source
+),
+
+with_returns as (
+    select
+        *,
+        lag(session_date) over by_symbol as previous_session_date,
+        price / lag(price) over by_symbol - 1 as daily_return,
+    from priced
+    window by_symbol as (partition by symbol order by session_date)
+)
+
+select * from with_returns

@@ -1,0 +1,44 @@
+"""The dbt project as Dagster assets: seeds, staging (and later marts), with dbt tests as checks."""
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
+
+from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.dbt_project import warehouse_dbt_project
+
+LAYER_GROUPS = ("staging", "intermediate", "marts")
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Asset keys are [schema, table]; sources map to ingestion assets via meta.dagster.asset_key;
+    the group is the model's top folder, and seeds join the staging group."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        folder = fqn[1] if len(fqn) > 2 else None
+        return folder if folder in LAYER_GROUPS else "staging"
+
+
+@dbt_assets(
+    manifest=warehouse_dbt_project.manifest_path,
+    project=warehouse_dbt_project,
+    dagster_dbt_translator=WarehouseDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def warehouse_dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+) -> Iterator[Any]:
+    # dbt reads the file from WAREHOUSE_PATH (profiles.yml): point it at the very file the
+    # warehouse resource writes, so a run never builds models in a different database.
+    os.environ["WAREHOUSE_PATH"] = warehouse.database
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,154 @@
+"""Ingestion assets: the four raw tables, refreshed incrementally from the configured provider.
+
+Every asset here writes the warehouse, so all of them sit in the `warehouse` pool, which
+dagster.yaml limits to one step at a time (DuckDB allows one writer per file).
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from ingestion.config import Settings
+from ingestion.loader import ensure_raw_schema
+from ingestion.providers import get_provider
+from ingestion.refresh import (
+    RefreshReport,
+    refresh_estimates,
+    refresh_prices,
+    refresh_rates,
+    refresh_sessions,
+)
+from ingestion.universe import load_universe
+from orchestration.resources import MarketDataResource
+
+WAREHOUSE_POOL = "warehouse"
+Refresh = Callable[[duckdb.DuckDBPyConnection, Settings, Callable[[str], None]], RefreshReport]
+
+
+def _materialize(
+    context: AssetExecutionContext,
+    warehouse: DuckDBResource,
+    market_data: MarketDataResource,
+    refresh: Refresh,
+) -> MaterializeResult:
+    settings = market_data.settings(warehouse.database)
+    Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
+    with warehouse.get_connection() as con:
+        ensure_raw_schema(con)
+        report = refresh(con, settings, context.log.info)
+        table = f"raw.{report.table}"
+        column = _date_column(report.table)
+        total, first, last = con.execute(
+            f"select count(*), min({column}), max({column}) from {table}"
+        ).fetchone()
+    context.log.info(report.summary())
+    start, end = report.window
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": MetadataValue.int(total),
+            "provider": report.provider,
+            "window_start": str(start) if start else "",
+            "window_end": str(end) if end else "",
+            "rows_received": report.received,
+            "rows_inserted": report.inserted,
+            "rows_updated": report.updated,
+            "rows_unchanged": report.unchanged,
+            "first_date": str(first),
+            "last_date": str(last),
+            "summary": report.summary(),
+        }
+    )
+
+
+def _date_column(table: str) -> str:
+    return {
+        "prices": "session_date",
+        "rates": "observation_date",
+        "earnings_estimates": "as_of_date",
+        "sessions": "session_date",
+    }[table]
+
+
+def _with_provider(refresh: Callable[..., RefreshReport]) -> Refresh:
+    def run(
+        con: duckdb.DuckDBPyConnection, settings: Settings, log: Callable[[str], None]
+    ) -> RefreshReport:
+        universe = load_universe()
+        return refresh(con, get_provider(settings.provider, universe), universe, settings, log)
+
+    return run
+
+
+@asset(
+    key=["raw", "sessions"],
+    group_name="ingestion",
+    pool=WAREHOUSE_POOL,
+    kinds={"python", "duckdb"},
+    description=(
+        "XNYS trading sessions from exchange_calendars, HISTORY_START through the end of "
+        "next year, with open and close times in UTC and early-close flags."
+    ),
+)
+def sessions(
+    context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
+) -> MaterializeResult:
+    return _materialize(
+        context,
+        warehouse,
+        market_data,
+        lambda con, settings, log: refresh_sessions(con, settings, log),
+    )
+
+
+@asset(
+    key=["raw", "prices"],
+    group_name="ingestion",
+    pool=WAREHOUSE_POOL,
+    kinds={"python", "duckdb"},
+    description=(
+        "Daily OHLCV per instrument of the universe and XNYS session, from the configured "
+        "provider; refreshed from the last stored session minus a lookback."
+    ),
+)
+def prices(
+    context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
+) -> MaterializeResult:
+    return _materialize(context, warehouse, market_data, _with_provider(refresh_prices))
+
+
+@asset(
+    key=["raw", "rates"],
+    group_name="ingestion",
+    pool=WAREHOUSE_POOL,
+    kinds={"python", "duckdb"},
+    description=(
+        "Fed funds target range, effective rate and 2y/10y Treasury yields per FRED series "
+        "id, in percent; refreshed from the last stored date minus a lookback."
+    ),
+)
+def rates(
+    context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
+) -> MaterializeResult:
+    return _materialize(context, warehouse, market_data, _with_provider(refresh_rates))
+
+
+@asset(
+    key=["raw", "earnings_estimates"],
+    group_name="ingestion",
+    pool=WAREHOUSE_POOL,
+    kinds={"python", "duckdb"},
+    description=(
+        "Monthly snapshots of expected EPS growth (percent) per index universe and fiscal "
+        "year; refreshed from the last stored snapshot minus two months."
+    ),
+)
+def earnings_estimates(
+    context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
+) -> MaterializeResult:
+    return _materialize(context, warehouse, market_data, _with_provider(refresh_estimates))
+
+
+ingestion_assets = [sessions, prices, rates, earnings_estimates]

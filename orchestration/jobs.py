@@ -1,0 +1,14 @@
+"""Jobs. `refresh_all` runs every asset in one process, one step after another: each step
+writes the same DuckDB file, so parallel subprocesses would only queue for the lock."""
+
+from dagster import AssetSelection, define_asset_job, in_process_executor
+
+refresh_all = define_asset_job(
+    name="refresh_all",
+    selection=AssetSelection.all(),
+    executor_def=in_process_executor,
+    description=(
+        "Refresh every raw table from the configured provider, then build and test the dbt "
+        "seeds, staging models and marts."
+    ),
+)

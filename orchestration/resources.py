@@ -1,0 +1,64 @@
+"""Resources: the DuckDB warehouse, the market-data settings, and the dbt CLI."""
+
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from ingestion.config import Settings
+from ingestion.paths import resolve_from_root
+from orchestration.dbt_project import warehouse_dbt_project
+
+
+class MarketDataResource(ConfigurableResource):
+    """Which provider to ask and for which window; unset fields fall back to the environment.
+
+    Settings are read when a step runs, not when the code location loads, so a `dagster
+    dev` left running for days still asks for the latest completed session.
+    """
+
+    provider: str | None = None
+    history_start: str | None = None
+    end_date: str | None = None
+    lookback_sessions: int | None = None
+
+    def settings(self, warehouse_path: str) -> Settings:
+        env = dict(os.environ)
+        env["WAREHOUSE_PATH"] = warehouse_path
+        overrides = {
+            "MARKET_DATA_PROVIDER": self.provider,
+            "HISTORY_START": self.history_start,
+            "SAMPLE_END_DATE": self.end_date,
+            "REFRESH_LOOKBACK_SESSIONS": (
+                None if self.lookback_sessions is None else str(self.lookback_sessions)
+            ),
+        }
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return Settings.from_env(env)
+
+
+def default_warehouse_path() -> str:
+    return str(resolve_from_root(os.environ.get("WAREHOUSE_PATH") or "data/warehouse.duckdb"))
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this interpreter, so an unactivated venv still finds it."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else shutil.which("dbt") or "dbt"
+
+
+def build_resources(
+    warehouse_path: str | None = None,
+    end_date: date | None = None,
+) -> dict[str, ConfigurableResource]:
+    """The resource set the code location runs with; tests pass a temporary warehouse."""
+    return {
+        "warehouse": DuckDBResource(database=warehouse_path or default_warehouse_path()),
+        "market_data": MarketDataResource(end_date=end_date.isoformat() if end_date else None),
+        "dbt": DbtCliResource(project_dir=warehouse_dbt_project, dbt_executable=dbt_executable()),
+    }

@@ -1,0 +1,59 @@
+"""Run a job of the code location from the command line and print what the warehouse holds.
+
+    python -m orchestration.run [job]     (default: refresh_all)
+
+The run goes through the Dagster instance in DAGSTER_HOME, so it is recorded and shows
+up later in the UI; step logs stream to the console while it runs.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
+
+from ingestion.summary import print_summary
+from orchestration.resources import default_warehouse_path
+
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def refresh_all_job() -> JobDefinition:
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def("refresh_all")
+
+
+JOBS = {"refresh_all": refresh_all_job}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("job", nargs="?", default="refresh_all", choices=sorted(JOBS))
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    with DagsterInstance.get() as instance:
+        result = execute_job(
+            reconstructable(JOBS[args.job]),
+            instance=instance,
+            run_config=RUN_CONFIG,
+            raise_on_error=False,
+        )
+        seconds = time.monotonic() - started
+        failed = [
+            event.step_key
+            for event in result.all_events
+            if event.is_step_failure and event.step_key
+        ]
+    status = f"run {result.run_id[:8]} of {args.job} " + (
+        "succeeded" if result.success else "FAILED"
+    )
+    if failed:
+        status += f" (failed steps: {', '.join(failed)})"
+    print_summary(Path(default_warehouse_path()), status, seconds)
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
