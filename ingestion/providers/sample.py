@@ -192,9 +192,10 @@ class SampleProvider:
         day_vol = max(load.idio_vol, 0.008) * _vol_regime(n)
         gap = 0.25 * returns + 0.15 * day_vol * _normal(f"gap:{symbol}", n)
         open_ = previous * (1.0 + gap)
-        reach = np.abs(_normal(f"range:{symbol}", 2 * n)).reshape(2, n) * 0.45 * day_vol
-        high = np.maximum(open_, close) * (1.0 + reach[0])
-        low = np.minimum(open_, close) * (1.0 - reach[1])
+        reach_up = np.abs(_normal(f"high:{symbol}", n)) * 0.45 * day_vol
+        reach_down = np.abs(_normal(f"low:{symbol}", n)) * 0.45 * day_vol
+        high = np.maximum(open_, close) * (1.0 + reach_up)
+        low = np.minimum(open_, close) * (1.0 - reach_down)
         activity = np.exp(0.25 * _normal(f"volume:{symbol}", n)) * (1.0 + 12.0 * np.abs(returns))
         close_r = np.round(close, 2)
         return pd.DataFrame(

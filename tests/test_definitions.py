@@ -1,0 +1,93 @@
+"""The code location loads, wires raw -> staging lineage, and opens nothing at import."""
+
+import os
+import subprocess
+import sys
+
+from dagster import AssetKey, Definitions
+
+from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.definitions import defs
+
+RAW = {"sessions", "prices", "rates", "earnings_estimates"}
+STAGING = {
+    "stg_market__prices",
+    "stg_fred__rates",
+    "stg_estimates__eps_growth",
+    "stg_calendar__sessions",
+}
+SEEDS = {"instruments", "pairs", "rate_series", "estimate_universes"}
+
+
+def test_definitions_validate():
+    Definitions.validate_loadable(defs)
+
+
+def test_asset_keys_are_schema_and_table():
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    expected = (
+        {f"raw/{name}" for name in RAW}
+        | {f"staging/{name}" for name in STAGING}
+        | {f"universe/{name}" for name in SEEDS}
+    )
+    assert expected <= keys
+
+
+def test_staging_models_depend_on_their_ingestion_assets():
+    graph = defs.resolve_asset_graph()
+    parents = {
+        "stg_market__prices": {AssetKey(["raw", "prices"])},
+        "stg_calendar__sessions": {AssetKey(["raw", "sessions"])},
+        "stg_estimates__eps_growth": {AssetKey(["raw", "earnings_estimates"])},
+        "stg_fred__rates": {AssetKey(["raw", "rates"]), AssetKey(["universe", "rate_series"])},
+    }
+    for model, expected in parents.items():
+        assert graph.get(AssetKey(["staging", model])).parent_keys == expected
+
+
+def test_groups_and_descriptions():
+    graph = defs.resolve_asset_graph()
+    for name in RAW:
+        node = graph.get(AssetKey(["raw", name]))
+        assert node.group_name == "ingestion"
+        assert node.description
+    for name in STAGING:
+        node = graph.get(AssetKey(["staging", name]))
+        assert node.group_name == "staging"
+        assert node.description
+
+
+def test_every_warehouse_writer_is_in_the_pool_of_one():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            assert node.pools == {WAREHOUSE_POOL}, key
+
+
+def test_dbt_tests_become_asset_checks():
+    check_keys = {str(key) for key in defs.resolve_asset_graph().asset_check_keys}
+    assert any("unique_combination_stg_market__prices" in key for key in check_keys)
+
+
+def test_refresh_all_selects_every_asset():
+    job = defs.resolve_job_def("refresh_all")
+    assert job.executor_def.name == "in_process"
+    selected = {node.name for node in job.graph.node_defs}
+    assert len(selected) == 5  # four ingestion assets and one dbt invocation
+
+
+def test_importing_the_code_location_does_not_open_the_warehouse(tmp_path):
+    target = tmp_path / "not-created" / "warehouse.duckdb"
+    env = {**os.environ, "WAREHOUSE_PATH": str(target)}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import orchestration.definitions as d; d.defs.resolve_asset_graph()",
+        ],
+        env=env,
+        check=True,
+    )
+    assert not target.exists()
+    assert not target.parent.exists()

@@ -1,0 +1,214 @@
+"""End to end: every asset materialized by Dagster into a temporary warehouse, with real dbt."""
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import duckdb
+import exchange_calendars as xcals
+import numpy as np
+import pytest
+from dagster import DagsterInstance, materialize
+
+from ingestion.paths import PROJECT_ROOT
+from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.assets.ingestion import ingestion_assets
+from orchestration.resources import MarketDataResource, build_resources
+from tests.conftest import E2E_END, E2E_HISTORY_START
+
+pytestmark = pytest.mark.slow
+
+# Sample-market closes of RUT around Good Friday 2024 (deterministic), and the return
+# between them worked by hand: (1065.89 - 1079.28) / 1079.28 = -13.39 / 1079.28.
+RUT_CLOSE_2024_03_28 = 1079.28
+RUT_CLOSE_2024_04_01 = 1065.89
+RUT_RETURN_2024_04_01 = -13.39 / 1079.28
+
+KEYS = {
+    "raw.prices": "symbol, session_date",
+    "raw.rates": "series_id, observation_date",
+    "raw.earnings_estimates": "universe, fiscal_year, as_of_date",
+    "raw.sessions": "session_date",
+    "staging.stg_market__prices": "symbol, session_date",
+    "staging.stg_fred__rates": "series_id, observation_date",
+    "staging.stg_estimates__eps_growth": "universe, fiscal_year, as_of_date",
+    "staging.stg_calendar__sessions": "session_date",
+}
+
+
+def _xnys_sessions(start: date, end: date) -> int:
+    calendar = xcals.get_calendar("XNYS", start="2020-01-01", end="2026-12-31")
+    return len(calendar.sessions_in_range(start.isoformat(), end.isoformat()))
+
+
+def _materialize(warehouse_path, instance):
+    resources = {
+        **build_resources(str(warehouse_path)),
+        "market_data": MarketDataResource(
+            history_start=E2E_HISTORY_START.isoformat(), end_date=E2E_END.isoformat()
+        ),
+    }
+    return materialize(
+        [*ingestion_assets, warehouse_dbt_models], resources=resources, instance=instance
+    )
+
+
+def _checksums(path) -> dict[str, tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            table: con.execute(
+                f"select count(*), sum(hash(t)) from {table} t"  # hash of every column
+            ).fetchone()
+            for table in KEYS
+        }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One full build shared by the assertions below (dbt takes a few seconds)."""
+    path = tmp_path_factory.mktemp("e2e") / "warehouse.duckdb"
+    previous = os.environ.get("WAREHOUSE_PATH")
+    instance = DagsterInstance.ephemeral()
+    first = _materialize(path, instance)
+    yield path, first, instance
+    if previous is None:
+        os.environ.pop("WAREHOUSE_PATH", None)
+    else:
+        os.environ["WAREHOUSE_PATH"] = previous
+
+
+def _count(path, sql: str) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_the_run_succeeds_with_every_dbt_test_passing(built):
+    _path, result, _instance = built
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) >= 40
+    assert [e.check_name for e in evaluations if not e.passed] == []
+
+
+def test_row_counts_per_table(built):
+    path, _result, _instance = built
+    sessions = _xnys_sessions(E2E_HISTORY_START, E2E_END)
+    # Nov 21 + Dec 20 + Jan 21 + Feb 20 + Mar 20 + Apr 1-5 5, counted from the calendar.
+    assert sessions == 107
+    assert _count(path, "select count(*) from raw.prices") == 36 * sessions
+    calendar_days = (E2E_END - E2E_HISTORY_START).days + 1
+    # Weekdays less six federal holidays: 2023-11-10 (Veterans Day observed), 11-23,
+    # 12-25, 2024-01-01, 01-15 and 02-19.
+    business_days = int(np.busday_count(E2E_HISTORY_START, E2E_END + timedelta(days=1))) - 6
+    assert _count(path, "select count(*) from raw.rates") == 3 * calendar_days + 2 * business_days
+    # First session of each month Nov..Apr, three universes, two fiscal years each.
+    assert _count(path, "select count(*) from raw.earnings_estimates") == 6 * 3 * 2
+    assert _count(path, "select count(*) from raw.sessions") == _xnys_sessions(
+        E2E_HISTORY_START, date(2025, 12, 31)
+    )
+    assert _count(path, "select count(*) from raw.load_log where status = 'success'") == 4
+    assert _count(path, "select count(*) from staging.stg_market__prices") == 36 * sessions
+    assert _count(path, "select count(*) from universe.instruments") == 36
+
+
+@pytest.mark.parametrize("table", sorted(KEYS))
+def test_keys_are_unique_and_not_null(built, table):
+    path, _result, _instance = built
+    keys = KEYS[table]
+    duplicates = _count(
+        path, f"select count(*) from (select {keys} from {table} group by all having count(*) > 1)"
+    )
+    nulls = _count(
+        path,
+        f"select count(*) from {table} where "
+        + " or ".join(f"{k} is null" for k in keys.split(", ")),
+    )
+    assert (duplicates, nulls) == (0, 0)
+
+
+def test_staging_returns_on_hand_checked_rows(built):
+    path, _result, _instance = built
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            """
+            select session_date, close, price, previous_session_date, daily_return
+            from staging.stg_market__prices
+            where symbol = 'RUT' and session_date in ('2023-11-01', '2024-03-28', '2024-04-01')
+            order by session_date
+            """
+        ).fetchall()
+    first, before_good_friday, after_good_friday = rows
+    # The first loaded session has no previous price.
+    assert first[3] is None and first[4] is None
+    # Sample market closes pinned for RUT (deterministic); the return across Good Friday
+    # runs from Thursday 2024-03-28 to Monday 2024-04-01.
+    assert before_good_friday[1] == pytest.approx(RUT_CLOSE_2024_03_28)
+    assert after_good_friday[1] == pytest.approx(RUT_CLOSE_2024_04_01)
+    assert after_good_friday[2] == after_good_friday[1]  # no adj_close in the sample: price = close
+    assert after_good_friday[3] == date(2024, 3, 28)
+    assert after_good_friday[4] == pytest.approx(RUT_RETURN_2024_04_01, abs=1e-12)
+
+
+def test_materialization_metadata_reports_rows_window_and_provider(built):
+    _path, result, _instance = built
+    prices = next(
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key.to_user_string() == "raw/prices"
+    ).materialization.metadata
+    assert prices["provider"].value == "sample"
+    assert prices["dagster/row_count"].value == 36 * 107
+    assert prices["rows_inserted"].value == 36 * 107
+    assert prices["window_start"].value == "2023-11-01"
+    assert prices["window_end"].value == "2024-04-05"
+
+
+def test_a_second_run_inserts_nothing_and_changes_nothing(built):
+    path, _result, instance = built
+    before = _checksums(path)
+    second = _materialize(path, instance)
+    assert second.success
+    inserted = {
+        m.asset_key.to_user_string(): m.materialization.metadata["rows_inserted"].value
+        for m in second.get_asset_materialization_events()
+        if m.asset_key.path[0] == "raw"
+    }
+    updated = {
+        m.asset_key.to_user_string(): m.materialization.metadata["rows_updated"].value
+        for m in second.get_asset_materialization_events()
+        if m.asset_key.path[0] == "raw"
+    }
+    assert set(inserted) == {"raw/prices", "raw/rates", "raw/earnings_estimates", "raw/sessions"}
+    assert set(inserted.values()) == {0}
+    assert set(updated.values()) == {0}
+    assert _checksums(path) == before
+
+
+def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "WAREHOUSE_PATH": str(tmp_path / "cli.duckdb"),
+        "HISTORY_START": "2024-03-01",
+        "SAMPLE_END_DATE": "2024-03-28",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "refresh_all succeeded" in done.stdout
+    assert "raw.prices" in done.stdout
+    assert f"{36 * 20:,}" in done.stdout  # 20 sessions in March 2024 up to the 28th
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert [run.job_name for run in runs] == ["refresh_all"]
+        assert runs[0].is_success
