@@ -140,7 +140,7 @@ def test_staging_returns_on_hand_checked_rows(built):
         ).fetchall()
     first, before_good_friday, after_good_friday = rows
     # The first loaded session has no previous price.
-    assert first[3] is None and first[4] is None
+    assert first[3:] == (None, None)
     # Sample market closes pinned for RUT (deterministic); the return across Good Friday
     # runs from Thursday 2024-03-28 to Monday 2024-04-01.
     assert before_good_friday[1] == pytest.approx(RUT_CLOSE_2024_03_28)
