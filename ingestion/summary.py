@@ -1,7 +1,7 @@
 """A short, readable account of what the warehouse holds, printed at the end of a run."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -55,10 +55,47 @@ def warehouse_stats(path: Path) -> list[TableStats]:
     return stats
 
 
-def print_summary(path: Path, status: str, seconds: float, console: Console | None = None) -> None:
-    console = console or Console()
+def run_loads(path: Path, since: datetime) -> list[tuple]:
+    """The raw.load_log rows written since `since` (UTC), oldest first."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        if not con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw' and table_name = 'load_log'"
+        ).fetchone()[0]:
+            return []
+        return con.execute(
+            """
+            select asset, provider, window_start, window_end, rows_inserted, rows_updated,
+                rows_unchanged, status, error
+            from raw.load_log where started_at >= ? order by started_at
+            """,
+            [since],
+        ).fetchall()
+
+
+def print_summary(
+    path: Path,
+    status: str,
+    seconds: float,
+    since: datetime | None = None,
+    console: Console | None = None,
+) -> None:
+    console = console or Console(width=max(Console().width, 120))
+    if not path.exists():
+        console.print(f"[bold]{status}[/bold] in {seconds:.1f} s; no warehouse at {path}")
+        return
+    if since is not None:
+        loads = Table(title="Loads in this run", title_justify="left")
+        for column in ("asset", "provider", "window", "inserted", "updated", "unchanged", "status"):
+            loads.add_column(column, no_wrap=True)
+        for asset, provider, start, end, ins, upd, same, state, error in run_loads(path, since):
+            shown = state if not error else f"{state}: {error.splitlines()[0][:60]}"
+            loads.add_row(
+                asset, provider, f"{start} .. {end}", f"{ins:,}", f"{upd:,}", f"{same:,}", shown
+            )
+        console.print(loads)
     table = Table(title=f"Warehouse {path}", title_justify="left")
-    table.add_column("table")
+    table.add_column("table", no_wrap=True)
     table.add_column("kind")
     table.add_column("rows", justify="right")
     table.add_column("from")

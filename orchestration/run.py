@@ -9,6 +9,7 @@ up later in the UI; step logs stream to the console while it runs.
 import argparse
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job", nargs="?", default="refresh_all", choices=sorted(JOBS))
     args = parser.parse_args(argv)
     started = time.monotonic()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
     with DagsterInstance.get() as instance:
         result = execute_job(
             reconstructable(JOBS[args.job]),
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if failed:
         status += f" (failed steps: {', '.join(failed)})"
-    print_summary(Path(default_warehouse_path()), status, seconds)
+    print_summary(Path(default_warehouse_path()), status, seconds, since=started_at)
     return 0 if result.success else 1
 
 
