@@ -1,0 +1,113 @@
+-- Pair-aligned daily returns: a row only where both legs have a price, legs compounded
+-- over the same rows, so a missing session of one leg is never forward-filled.
+with
+
+comparisons as (
+    select * from {{ ref('int_comparisons') }}
+),
+
+prices as (
+    select symbol, session_date, price from {{ ref('stg_market__prices') }}
+),
+
+aligned as (
+    select
+        comparisons.pair_id,
+        comparisons.comparison_kind,
+        comparisons.long_symbol,
+        comparisons.short_symbol,
+        long_leg.session_date,
+        long_leg.price as long_price,
+        short_leg.price as short_price,
+    from comparisons
+    inner join prices as long_leg on long_leg.symbol = comparisons.long_symbol
+    inner join prices as short_leg
+        on short_leg.symbol = comparisons.short_symbol
+        and short_leg.session_date = long_leg.session_date
+),
+
+one_day as (
+    select
+        *,
+        long_price / lag(long_price) over by_pair - 1 as long_return_1d,
+        short_price / lag(short_price) over by_pair - 1 as short_return_1d,
+        date_trunc('month', session_date)::date as month_start,
+        year(session_date) as calendar_year,
+    from aligned
+    window by_pair as (partition by pair_id order by session_date)
+),
+
+-- MTD / YTD start from the pair's last row of the previous calendar month / year; null
+-- when that month or year is not in the data.
+month_anchors as (
+    select
+        pair_id,
+        month_start,
+        case
+            when lag(month_start) over by_month = month_start - interval 1 month
+            then lag(arg_max(long_price, session_date)) over by_month
+        end as long_month_anchor,
+        case
+            when lag(month_start) over by_month = month_start - interval 1 month
+            then lag(arg_max(short_price, session_date)) over by_month
+        end as short_month_anchor,
+    from one_day
+    group by pair_id, month_start
+    window by_month as (partition by pair_id order by month_start)
+),
+
+year_anchors as (
+    select
+        pair_id,
+        calendar_year,
+        case
+            when lag(calendar_year) over by_year = calendar_year - 1
+            then lag(arg_max(long_price, session_date)) over by_year
+        end as long_year_anchor,
+        case
+            when lag(calendar_year) over by_year = calendar_year - 1
+            then lag(arg_max(short_price, session_date)) over by_year
+        end as short_year_anchor,
+    from one_day
+    group by pair_id, calendar_year
+    window by_year as (partition by pair_id order by calendar_year)
+),
+
+compounded as (
+    select
+        one_day.pair_id,
+        one_day.comparison_kind,
+        one_day.long_symbol,
+        one_day.short_symbol,
+        one_day.session_date,
+        one_day.long_price,
+        one_day.short_price,
+        one_day.long_return_1d,
+        one_day.short_return_1d,
+        one_day.long_return_1d - one_day.short_return_1d as spread_1d,
+        {{ compounded_return('one_day.long_return_1d', 5, 'one_day.pair_id', 'one_day.session_date') }} as long_return_5d,
+        {{ compounded_return('one_day.short_return_1d', 5, 'one_day.pair_id', 'one_day.session_date') }} as short_return_5d,
+        {{ compounded_return('one_day.long_return_1d', 20, 'one_day.pair_id', 'one_day.session_date') }} as long_return_20d,
+        {{ compounded_return('one_day.short_return_1d', 20, 'one_day.pair_id', 'one_day.session_date') }} as short_return_20d,
+        one_day.long_price / month_anchors.long_month_anchor - 1 as long_return_mtd,
+        one_day.short_price / month_anchors.short_month_anchor - 1 as short_return_mtd,
+        one_day.long_price / year_anchors.long_year_anchor - 1 as long_return_ytd,
+        one_day.short_price / year_anchors.short_year_anchor - 1 as short_return_ytd,
+    from one_day
+    left join month_anchors using (pair_id, month_start)
+    left join year_anchors using (pair_id, calendar_year)
+),
+
+spreads as (
+    select
+        *,
+        long_return_5d - short_return_5d as spread_5d,
+        long_return_20d - short_return_20d as spread_20d,
+        long_return_mtd - short_return_mtd as spread_mtd,
+        long_return_ytd - short_return_ytd as spread_ytd,
+        {{ leader_of('spread_1d') }} as leader,
+        long_price / short_price as rs_line,
+    from compounded
+)
+
+select * from spreads
