@@ -44,7 +44,8 @@ def last_completed_session(now: datetime | None = None) -> date:
 
 
 def sessions_before(day: date, count: int) -> date:
-    """The session `count` sessions before `day` (day itself need not be a session)."""
+    """The session `count` sessions before `day`. On a non-session day the count starts at
+    the previous session, so a refresh looks back one session further, never less."""
     cal = xnys()
     ts = pd.Timestamp(day)
     anchor = ts if cal.is_session(ts) else cal.date_to_session(ts, direction="previous")

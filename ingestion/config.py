@@ -37,18 +37,21 @@ class Settings:
                 f"HISTORY_START={history_start.isoformat()} is after the end date "
                 f"{end_date.isoformat()}: there is no history to load"
             )
-        lookback_text = env.get("REFRESH_LOOKBACK_SESSIONS", str(DEFAULT_LOOKBACK_SESSIONS))
-        if not lookback_text.isdigit():
-            raise ConfigError(
-                f"REFRESH_LOOKBACK_SESSIONS={lookback_text!r} is not a whole number of sessions"
-            )
+        lookback_text = (env.get("REFRESH_LOOKBACK_SESSIONS") or "").strip()
+        lookback = DEFAULT_LOOKBACK_SESSIONS
+        if lookback_text:
+            if not (lookback_text.isascii() and lookback_text.isdecimal()):
+                raise ConfigError(
+                    f"REFRESH_LOOKBACK_SESSIONS={lookback_text!r} is not a whole number of sessions"
+                )
+            lookback = int(lookback_text)
         provider = env.get("MARKET_DATA_PROVIDER", DEFAULT_PROVIDER).strip().lower()
         return cls(
             warehouse_path=resolve_from_root(env.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH),
             provider=provider or DEFAULT_PROVIDER,
             history_start=history_start,
             end_date=end_date,
-            lookback_sessions=int(lookback_text),
+            lookback_sessions=lookback,
         )
 
 

@@ -176,27 +176,40 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def _position(index: object) -> int:
+    try:
+        return int(index)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return -1  # a problem of the frame as a whole sorts first
+
+
 def _problems(frame: pd.DataFrame, dataset: Dataset, cases: pd.DataFrame) -> list[str]:
     """One sentence per (row, rule), in row order."""
-    problems: dict[tuple[str, str], str] = {}
+    problems: dict[tuple[int, str, str], str] = {}
     for case in cases.itertuples(index=False):
         check = str(case.check)
         frame_level = case.schema_context == "DataFrameSchema"
         if "unique" in check:
             rule = f"duplicate key ({', '.join(dataset.keys)})"
             detail = ""
+        elif check in ("column_in_schema", "column_in_dataframe"):
+            what = "unexpected column" if check == "column_in_schema" else "missing column"
+            rule, detail = f"{what} {case.failure_case!r}", ""
         elif frame_level:
             rule, detail = check, _values(frame, dataset, case.index)
         else:
             rule = f"column {case.column!r} failed {check}"
             detail = f" (value {_show(case.failure_case)})"
         where = _describe_row(frame, dataset, case.index)
-        problems.setdefault((where, rule), f"{where}: {rule}{detail}")
-    return list(problems.values())
+        order = _position(case.index)
+        problems.setdefault((order, where, rule), f"{where}: {rule}{detail}")
+    return [problems[key] for key in sorted(problems, key=lambda key: key[0])]
 
 
 def validate(frame: pd.DataFrame, dataset: Dataset, provider: str) -> pd.DataFrame:
     """Return the frame coerced to its schema, or raise FrameValidationError."""
+    # Row positions in messages must be unambiguous, whatever index the provider built.
+    frame = frame.reset_index(drop=True)
     try:
         checked = dataset.schema.validate(frame, lazy=True)
     except SchemaErrors as exc:

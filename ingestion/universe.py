@@ -82,13 +82,19 @@ class Universe:
         raise KeyError(f"symbol {symbol!r} is not in the instrument universe")
 
 
-def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs; a missing file or column is an error naming the file."""
     if not path.is_file():
         raise UniverseError(f"{path}: seed file is missing")
-    with path.open(newline="", encoding="utf-8") as handle:
+    # utf-8-sig: spreadsheet programs often save CSV with a byte-order mark.
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UniverseError(f"{path.name}: missing column(s) {missing}")
         return [
-            (n, {k: (v or "").strip() for k, v in row.items()}) for n, row in enumerate(reader, 2)
+            (n, {k: (v or "").strip() for k, v in row.items() if k is not None})
+            for n, row in enumerate(reader, 2)
         ]
 
 
@@ -105,8 +111,17 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
     """Read and check the four seed files; every error names the file and line."""
     instruments: list[Instrument] = []
     path = seeds_dir / "instruments.csv"
-    for line, row in _rows(path):
+    seen: dict[str, int] = {}
+    instrument_columns = ("symbol", "name", "kind", "role", "sector", "style", "benchmark_symbol")
+    for line, row in _rows(path, instrument_columns):
         symbol = row["symbol"]
+        _check(
+            symbol not in seen,
+            path,
+            line,
+            f"symbol {symbol!r} is already on line {seen.get(symbol)}",
+        )
+        seen[symbol] = line
         _check(bool(SYMBOL_PATTERN.match(symbol)), path, line, f"symbol {symbol!r} is not valid")
         _check(
             row["kind"] in KINDS, path, line, f"kind {row['kind']!r} is not one of {sorted(KINDS)}"
@@ -127,28 +142,42 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
                 codes=_codes(row),
             )
         )
-    known = {i.symbol for i in instruments}
-    _check(len(known) == len(instruments), path, 1, "a symbol is listed twice")
+    known = set(seen)
+    for line, item in zip(seen.values(), instruments, strict=True):
+        benchmark = item.benchmark_symbol
+        _check(
+            benchmark is None or benchmark in known,
+            path,
+            line,
+            f"benchmark_symbol {benchmark!r} is not in instruments.csv",
+        )
 
     pairs: list[Pair] = []
     path = seeds_dir / "pairs.csv"
-    for line, row in _rows(path):
+    for line, row in _rows(path, ("pair_id", "long_symbol", "short_symbol")):
         for leg in ("long_symbol", "short_symbol"):
             _check(row[leg] in known, path, line, f"{leg} {row[leg]!r} is not in instruments.csv")
         pairs.append(Pair(row["pair_id"], row["long_symbol"], row["short_symbol"]))
 
     series: list[RateSeries] = []
     path = seeds_dir / "rate_series.csv"
-    for line, row in _rows(path):
+    for line, row in _rows(path, ("series_id", "name", "frequency")):
         sid = row["series_id"]
         _check(bool(SYMBOL_PATTERN.match(sid)), path, line, f"series_id {sid!r} is not valid")
         series.append(RateSeries(sid, row["name"], row["frequency"], _codes(row)))
 
     universes: list[EstimateUniverse] = []
     path = seeds_dir / "estimate_universes.csv"
-    for line, row in _rows(path):
+    for line, row in _rows(path, ("universe", "name", "benchmark_symbol")):
         name = row["universe"]
         _check(bool(UNIVERSE_PATTERN.match(name)), path, line, f"universe {name!r} is not valid")
+        benchmark = row["benchmark_symbol"]
+        _check(
+            benchmark in known,
+            path,
+            line,
+            f"benchmark_symbol {benchmark!r} is not in instruments.csv",
+        )
         universes.append(EstimateUniverse(name, row["name"], row["benchmark_symbol"], _codes(row)))
 
     return Universe(tuple(instruments), tuple(pairs), tuple(series), tuple(universes))

@@ -258,10 +258,15 @@ class SampleProvider:
             for fiscal_year in (as_of.year, as_of.year + 1)
         ]
         frame = pd.DataFrame(
-            rows, columns=["universe", "fiscal_year", "as_of_date", "eps_growth_pct"]
+            {
+                "universe": pd.Series([r[0] for r in rows], dtype="str"),
+                "fiscal_year": pd.Series([r[1] for r in rows], dtype="int64"),
+                "as_of_date": pd.Series(
+                    pd.to_datetime([r[2] for r in rows]), dtype="datetime64[ns]"
+                ),
+                "eps_growth_pct": pd.Series([r[3] for r in rows], dtype="float64"),
+            }
         )
-        frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).astype("datetime64[ns]")
-        frame["fiscal_year"] = frame["fiscal_year"].astype("int64")
         frame["source"] = SOURCE
         return frame.sort_values(["universe", "fiscal_year", "as_of_date"], ignore_index=True)
 

@@ -1,0 +1,69 @@
+-- Daily divergence of each pair in the pairs seed: leg returns and spreads over 1 and 5
+-- sessions, 20 sessions, month and year to date, the relative-strength line, rolling
+-- correlation and z-score, the day's leader and the streak it extends.
+with
+
+returns as (
+    select * from {{ ref('int_pair_returns_daily') }} where comparison_kind = 'pair'
+),
+
+streaks as (
+    select pair_id, period_end, streak_leader, streak_length
+    from {{ ref('int_pair_streaks') }}
+    where frequency = 'daily'
+),
+
+rolling_statistics as (
+    select
+        *,
+        {{ rolling('avg(rs_line)', 'rs_line', 50, 'pair_id', 'session_date') }} as rs_line_sma_50,
+        {{ rolling('corr(long_return_1d, short_return_1d)', 'long_return_1d * short_return_1d', 60, 'pair_id', 'session_date') }}
+            as correlation_60d,
+        {{ rolling('avg(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_mean_252,
+        {{ rolling('stddev_samp(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_stddev_252,
+    from returns
+),
+
+final as (
+    select
+        rolling_statistics.pair_id::varchar as pair_id,
+        rolling_statistics.session_date::date as session_date,
+        long_symbol::varchar as long_symbol,
+        short_symbol::varchar as short_symbol,
+        long_price::double as long_price,
+        short_price::double as short_price,
+        long_return_1d::double as long_return_1d,
+        short_return_1d::double as short_return_1d,
+        spread_1d::double as spread_1d,
+        long_return_5d::double as long_return_5d,
+        short_return_5d::double as short_return_5d,
+        spread_5d::double as spread_5d,
+        long_return_20d::double as long_return_20d,
+        short_return_20d::double as short_return_20d,
+        spread_20d::double as spread_20d,
+        long_return_mtd::double as long_return_mtd,
+        short_return_mtd::double as short_return_mtd,
+        spread_mtd::double as spread_mtd,
+        long_return_ytd::double as long_return_ytd,
+        short_return_ytd::double as short_return_ytd,
+        spread_ytd::double as spread_ytd,
+        rs_line::double as rs_line,
+        rs_line_sma_50::double as rs_line_sma_50,
+        correlation_60d::double as correlation_60d,
+        (
+            (spread_20d - spread_20d_mean_252) / nullif(spread_20d_stddev_252, 0)
+        )::double as spread_20d_zscore,
+        leader::varchar as leader,
+        (
+            (long_return_1d > 0 and short_return_1d < 0)
+            or (long_return_1d < 0 and short_return_1d > 0)
+        )::boolean as is_divergent_day,
+        streaks.streak_leader::varchar as streak_leader,
+        streaks.streak_length::integer as streak_length,
+    from rolling_statistics
+    left join streaks
+        on streaks.pair_id = rolling_statistics.pair_id
+        and streaks.period_end = rolling_statistics.session_date
+)
+
+select * from final

@@ -1,0 +1,58 @@
+-- Where each pair stands now, daily and weekly: the leader of its latest period, how
+-- long the current run is and how it ranks, and the longest runs each side has had.
+with
+
+streaks as (
+    select s.*
+    from {{ ref('int_pair_streaks') }} as s
+    inner join {{ ref('pairs') }} as p using (pair_id)
+),
+
+runs as (
+    select * from {{ ref('outperformance_streaks') }}
+),
+
+latest as (
+    select
+        pair_id,
+        frequency,
+        max(period_end) as as_of,
+        arg_max(streak_leader, period_end) as current_leader,
+        arg_max(streak_length, period_end) as current_length,
+    from streaks
+    group by all
+),
+
+current_runs as (
+    select pair_id, frequency, streak_start, rank_in_history
+    from runs
+    where is_current
+),
+
+longest as (
+    select
+        pair_id,
+        frequency,
+        max(length) filter (where leader = 'long') as longest_length_long,
+        max(length) filter (where leader = 'short') as longest_length_short,
+    from runs
+    group by all
+),
+
+final as (
+    select
+        latest.pair_id::varchar as pair_id,
+        latest.frequency::varchar as frequency,
+        latest.as_of::date as as_of,
+        latest.current_leader::varchar as current_leader,
+        latest.current_length::integer as current_length,
+        current_runs.streak_start::date as current_streak_start,
+        current_runs.rank_in_history::integer as current_rank,
+        coalesce(longest.longest_length_long, 0)::integer as longest_length_long,
+        coalesce(longest.longest_length_short, 0)::integer as longest_length_short,
+    from latest
+    left join current_runs using (pair_id, frequency)
+    left join longest using (pair_id, frequency)
+)
+
+select * from final

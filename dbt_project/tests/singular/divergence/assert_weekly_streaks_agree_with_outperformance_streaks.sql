@@ -1,0 +1,36 @@
+-- The streak on the last week of every weekly run in outperformance_streaks has the run's
+-- length and leader, and every non-tie week of divergence_weekly lies inside one run.
+-- Threshold: zero rows.
+with
+
+runs as (
+    select * from {{ ref('outperformance_streaks') }} where frequency = 'weekly'
+),
+
+weeks as (
+    select * from {{ ref('divergence_weekly') }}
+),
+
+run_ends_disagree as (
+    select runs.pair_id, runs.streak_end as period_end, 'run end disagrees' as problem
+    from runs
+    inner join weeks
+        on weeks.pair_id = runs.pair_id and weeks.week_ending = runs.streak_end
+    where weeks.streak_length <> runs.length or weeks.streak_leader <> runs.leader
+),
+
+weeks_outside_runs as (
+    select weeks.pair_id, weeks.week_ending as period_end, 'week in no run' as problem
+    from weeks
+    where weeks.leader in ('long', 'short')
+        and not exists (
+            select 1
+            from runs
+            where runs.pair_id = weeks.pair_id
+                and weeks.week_ending between runs.streak_start and runs.streak_end
+        )
+)
+
+select * from run_ends_disagree
+union all
+select * from weeks_outside_runs
