@@ -47,12 +47,18 @@ class Settings:
             lookback = int(lookback_text)
         provider = env.get("MARKET_DATA_PROVIDER", DEFAULT_PROVIDER).strip().lower()
         return cls(
-            warehouse_path=resolve_from_root(env.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH),
+            warehouse_path=warehouse_path_from_env(env),
             provider=provider or DEFAULT_PROVIDER,
             history_start=history_start,
             end_date=end_date,
             lookback_sessions=lookback,
         )
+
+
+def warehouse_path_from_env(env: Mapping[str, str] | None = None) -> Path:
+    """WAREHOUSE_PATH resolved from the project root, without computing the other settings."""
+    env = os.environ if env is None else env
+    return resolve_from_root(env.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH)
 
 
 def _date_setting(env: Mapping[str, str], name: str, default: date | None) -> date | None:

@@ -297,13 +297,18 @@ NEUTRAL_UPPER = 3.0
 FIRST_UPPER = 5.75
 
 
-def _meetings(end: date) -> list[date]:
-    return [
-        date(year, month, day)
-        for year in range(EPOCH.year, end.year + 1)
-        for month, day in MEETING_DAYS
-        if EPOCH <= date(year, month, day) <= end
-    ]
+def _meetings(end: date) -> list[tuple[date, date]]:
+    """(decision, effective) dates: a decision on the first session on or after each
+    scheduled day, taking effect on the next session, as FOMC changes do."""
+    meetings = []
+    for year in range(EPOCH.year, end.year + 1):
+        for month, day in MEETING_DAYS:
+            following = sessions_between(
+                date(year, month, day), date(year, month, day) + timedelta(days=14)
+            )
+            if len(following) >= 2 and EPOCH <= following[0] <= end:
+                meetings.append((following[0], following[1]))
+    return meetings
 
 
 def _policy_decisions(end: date) -> pd.DataFrame:
@@ -312,7 +317,7 @@ def _policy_decisions(end: date) -> pd.DataFrame:
     shocks = _normal("fed:pressure", len(meetings))
     upper, pressure = FIRST_UPPER, 0.0
     rows = []
-    for meeting, shock in zip(meetings, shocks, strict=True):
+    for (_decided, effective), shock in zip(meetings, shocks, strict=True):
         pressure = 0.7 * pressure + 0.6 * shock + 0.25 * (NEUTRAL_UPPER - upper)
         step = 0.0
         if pressure > 0.9:
@@ -322,7 +327,7 @@ def _policy_decisions(end: date) -> pd.DataFrame:
         elif pressure < -0.9:
             step = -0.25
         upper = float(np.clip(upper + step, 0.25, 8.0))
-        rows.append((meeting + timedelta(days=1), upper, pressure))
+        rows.append((effective, upper, pressure))
     return pd.DataFrame(rows, columns=["effective", "upper", "pressure"])
 
 
@@ -350,7 +355,8 @@ def _rate_paths(end: date) -> dict[str, pd.Series]:
         + _ar1("ust:2y", len(business), 0.995, 0.30)
     )
     two_year = np.clip(two_year, 0.05, None)
-    term = 0.9 + _ar1("ust:term", len(business), 0.998, 0.70)
+    # The curve flattens and inverts while the Fed leans towards hiking, as it tends to.
+    term = 0.8 - 0.7 * pressure[on_business] + _ar1("ust:term", len(business), 0.998, 0.6)
     ten_year = np.clip(two_year + term, 0.3, None)
 
     def series(values: np.ndarray, index: pd.DatetimeIndex) -> pd.Series:
