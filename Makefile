@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export DO_NOT_TRACK := 1
 
-.PHONY: run test ui manifest install lint format lock clean
+.PHONY: run test ui docs manifest install lint format lock clean
 
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all
@@ -18,6 +18,13 @@ test: manifest lint ## Install everything and run the whole test suite
 
 ui: manifest ## The Dagster UI on http://127.0.0.1:3000 (schedules and sensors run from here)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+DOCS_WAREHOUSE := $(CURDIR)/data/docs/warehouse.duckdb
+docs: manifest ## Regenerate docs/queries.md from a sample warehouse with a fixed end date
+	rm -f $(DOCS_WAREHOUSE)
+	WAREHOUSE_PATH=$(DOCS_WAREHOUSE) SAMPLE_END_DATE=2026-11-20 HISTORY_START=2015-01-01 \
+		$(BIN)/python -m orchestration.run refresh_all
+	$(BIN)/python docs/queries.py $(DOCS_WAREHOUSE)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0] + " at $(PYTHON)")'

@@ -8,7 +8,16 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-DATE_COLUMNS = ("session_date", "observation_date", "as_of_date", "week_ending")
+DATE_COLUMNS = (
+    "session_date",
+    "observation_date",
+    "as_of_date",
+    "week_ending",
+    "event_date",
+    "period_end",
+    "streak_start",
+    "as_of",
+)
 
 
 @dataclass(frozen=True)

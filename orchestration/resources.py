@@ -10,8 +10,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from ingestion.config import Settings
-from ingestion.paths import resolve_from_root
+from ingestion.config import Settings, warehouse_path_from_env
 from orchestration.dbt_project import warehouse_dbt_project
 
 
@@ -43,7 +42,7 @@ class MarketDataResource(ConfigurableResource):
 
 
 def default_warehouse_path() -> str:
-    return str(resolve_from_root(os.environ.get("WAREHOUSE_PATH") or "data/warehouse.duckdb"))
+    return str(warehouse_path_from_env())
 
 
 def dbt_executable() -> str:

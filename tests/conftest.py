@@ -1,9 +1,11 @@
 """Shared fixtures: a parsed dbt manifest, temporary warehouses, a fixed sample window."""
 
+import os
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +35,43 @@ def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "warehouse.duckdb"
 
 
-# A short, fixed sample window: a Good Friday (2024-03-29) and a year end inside it.
-E2E_HISTORY_START = date(2023, 11, 1)
+# A short, fixed sample window: a Good Friday (2024-03-29), a year end and two sample Fed
+# cuts (2023-07-27, 2023-09-21) inside it.
+E2E_HISTORY_START = date(2023, 6, 1)
 E2E_END = date(2024, 4, 5)
+
+
+def materialize_sample(warehouse_path: Path, instance: Any) -> Any:
+    """Every asset of the code location into `warehouse_path`, on the fixed sample window."""
+    # Imported here: the code location reads dbt's manifest, parsed in pytest_sessionstart.
+    from dagster import materialize
+
+    from orchestration.assets.dbt import warehouse_dbt_models
+    from orchestration.assets.ingestion import ingestion_assets
+    from orchestration.resources import MarketDataResource, build_resources
+
+    resources = {
+        **build_resources(str(warehouse_path)),
+        "market_data": MarketDataResource(
+            history_start=E2E_HISTORY_START.isoformat(), end_date=E2E_END.isoformat()
+        ),
+    }
+    return materialize(
+        [*ingestion_assets, warehouse_dbt_models], resources=resources, instance=instance
+    )
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """One full build shared by the end-to-end and mart tests (dbt takes a few seconds)."""
+    path = tmp_path_factory.mktemp("e2e") / "warehouse.duckdb"
+    previous = os.environ.get("WAREHOUSE_PATH")
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.ephemeral()
+    first = materialize_sample(path, instance)
+    yield path, first, instance
+    if previous is None:
+        os.environ.pop("WAREHOUSE_PATH", None)
+    else:
+        os.environ["WAREHOUSE_PATH"] = previous

@@ -9,13 +9,10 @@ import duckdb
 import exchange_calendars as xcals
 import numpy as np
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance
 
 from ingestion.paths import PROJECT_ROOT
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.resources import MarketDataResource, build_resources
-from tests.conftest import E2E_END, E2E_HISTORY_START
+from tests.conftest import E2E_END, E2E_HISTORY_START, materialize_sample
 
 pytestmark = pytest.mark.slow
 
@@ -42,18 +39,6 @@ def _xnys_sessions(start: date, end: date) -> int:
     return len(calendar.sessions_in_range(start.isoformat(), end.isoformat()))
 
 
-def _materialize(warehouse_path, instance):
-    resources = {
-        **build_resources(str(warehouse_path)),
-        "market_data": MarketDataResource(
-            history_start=E2E_HISTORY_START.isoformat(), end_date=E2E_END.isoformat()
-        ),
-    }
-    return materialize(
-        [*ingestion_assets, warehouse_dbt_models], resources=resources, instance=instance
-    )
-
-
 def _checksums(path) -> dict[str, tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {
@@ -62,20 +47,6 @@ def _checksums(path) -> dict[str, tuple]:
             ).fetchone()
             for table in KEYS
         }
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One full build shared by the assertions below (dbt takes a few seconds)."""
-    path = tmp_path_factory.mktemp("e2e") / "warehouse.duckdb"
-    previous = os.environ.get("WAREHOUSE_PATH")
-    instance = DagsterInstance.ephemeral()
-    first = _materialize(path, instance)
-    yield path, first, instance
-    if previous is None:
-        os.environ.pop("WAREHOUSE_PATH", None)
-    else:
-        os.environ["WAREHOUSE_PATH"] = previous
 
 
 def _count(path, sql: str) -> int:
@@ -94,16 +65,17 @@ def test_the_run_succeeds_with_every_dbt_test_passing(built):
 def test_row_counts_per_table(built):
     path, _result, _instance = built
     sessions = _xnys_sessions(E2E_HISTORY_START, E2E_END)
-    # Nov 21 + Dec 20 + Jan 21 + Feb 20 + Mar 20 + Apr 1-5 5, counted from the calendar.
-    assert sessions == 107
+    # Jun 21 (Juneteenth) + Jul 20 + Aug 23 + Sep 20 + Oct 22 + Nov 21 + Dec 20 + Jan 21
+    # + Feb 20 + Mar 20 (Good Friday) + Apr 1-5 5, counted by hand from a calendar.
+    assert sessions == 213
     assert _count(path, "select count(*) from raw.prices") == 36 * sessions
     calendar_days = (E2E_END - E2E_HISTORY_START).days + 1
-    # Weekdays less six federal holidays: 2023-11-10 (Veterans Day observed), 11-23,
-    # 12-25, 2024-01-01, 01-15 and 02-19.
-    business_days = int(np.busday_count(E2E_HISTORY_START, E2E_END + timedelta(days=1))) - 6
+    # Weekdays less ten federal holidays: 2023-06-19, 07-04, 09-04, 10-09, 11-10 (Veterans
+    # Day observed), 11-23, 12-25, 2024-01-01, 01-15 and 02-19.
+    business_days = int(np.busday_count(E2E_HISTORY_START, E2E_END + timedelta(days=1))) - 10
     assert _count(path, "select count(*) from raw.rates") == 3 * calendar_days + 2 * business_days
-    # First session of each month Nov..Apr, three universes, two fiscal years each.
-    assert _count(path, "select count(*) from raw.earnings_estimates") == 6 * 3 * 2
+    # First session of each month Jun..Apr, three universes, two fiscal years each.
+    assert _count(path, "select count(*) from raw.earnings_estimates") == 11 * 3 * 2
     assert _count(path, "select count(*) from raw.sessions") == _xnys_sessions(
         E2E_HISTORY_START, date(2025, 12, 31)
     )
@@ -134,7 +106,7 @@ def test_staging_returns_on_hand_checked_rows(built):
             """
             select session_date, close, price, previous_session_date, daily_return
             from staging.stg_market__prices
-            where symbol = 'RUT' and session_date in ('2023-11-01', '2024-03-28', '2024-04-01')
+            where symbol = 'RUT' and session_date in ('2023-06-01', '2024-03-28', '2024-04-01')
             order by session_date
             """
         ).fetchall()
@@ -158,16 +130,16 @@ def test_materialization_metadata_reports_rows_window_and_provider(built):
         if m.asset_key.to_user_string() == "raw/prices"
     ).materialization.metadata
     assert prices["provider"].value == "sample"
-    assert prices["dagster/row_count"].value == 36 * 107
-    assert prices["rows_inserted"].value == 36 * 107
-    assert prices["window_start"].value == "2023-11-01"
+    assert prices["dagster/row_count"].value == 36 * 213
+    assert prices["rows_inserted"].value == 36 * 213
+    assert prices["window_start"].value == "2023-06-01"
     assert prices["window_end"].value == "2024-04-05"
 
 
 def test_a_second_run_inserts_nothing_and_changes_nothing(built):
     path, _result, instance = built
     before = _checksums(path)
-    second = _materialize(path, instance)
+    second = materialize_sample(path, instance)
     assert second.success
     inserted = {
         m.asset_key.to_user_string(): m.materialization.metadata["rows_inserted"].value

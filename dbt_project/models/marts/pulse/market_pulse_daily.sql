@@ -1,0 +1,144 @@
+-- One wide row per XNYS session for dashboards: the four indexes, the small-cap spreads,
+-- the weekly rut_vs_spx streak, the Fed and the curve, and the earnings-growth gap.
+-- Values published on other schedules (weeks, business days, monthly snapshots) are
+-- the latest on or before the session, found with as-of joins.
+with
+
+calendar as (
+    select session_date from {{ ref('stg_calendar__sessions') }}
+),
+
+index_prices as (
+    select symbol, session_date, close, daily_return
+    from {{ ref('stg_market__prices') }}
+    where symbol in ('RUT', 'IXIC', 'NDX', 'SPX')
+),
+
+daily_pairs as (
+    select pair_id, session_date, spread_1d, spread_ytd
+    from {{ ref('divergence_daily') }}
+    where pair_id in ('rut_vs_ixic', 'rut_vs_spx')
+),
+
+weekly_streaks as (
+    select week_ending, streak_leader, streak_length
+    from {{ ref('divergence_weekly') }}
+    where pair_id = 'rut_vs_spx'
+),
+
+policy as (
+    select observation_date, fed_target_upper
+    from {{ ref('rates_regime_daily') }}
+    where fed_target_upper is not null
+),
+
+curve as (
+    select observation_date, curve_2s10s
+    from {{ ref('rates_regime_daily') }}
+    where curve_2s10s is not null
+),
+
+growth_gap as (
+    select as_of_date, fiscal_year, small_minus_large
+    from {{ ref('earnings_growth_gap') }}
+    where small_minus_large is not null
+),
+
+sessions as (
+    select calendar.session_date
+    from calendar
+    where calendar.session_date between (select min(session_date) from index_prices)
+        and (select max(session_date) from index_prices)
+),
+
+indexes as (
+    select
+        sessions.session_date,
+        max(close) filter (where symbol = 'RUT') as rut_close,
+        max(close) filter (where symbol = 'IXIC') as ixic_close,
+        max(close) filter (where symbol = 'NDX') as ndx_close,
+        max(close) filter (where symbol = 'SPX') as spx_close,
+        max(daily_return) filter (where symbol = 'RUT') as rut_return_1d,
+        max(daily_return) filter (where symbol = 'IXIC') as ixic_return_1d,
+        max(daily_return) filter (where symbol = 'NDX') as ndx_return_1d,
+        max(daily_return) filter (where symbol = 'SPX') as spx_return_1d,
+    from sessions
+    left join index_prices using (session_date)
+    group by sessions.session_date
+),
+
+spreads as (
+    select
+        indexes.*,
+        rut_vs_ixic.spread_1d as rut_vs_ixic_spread_1d,
+        rut_vs_spx.spread_1d as rut_vs_spx_spread_1d,
+        rut_vs_spx.spread_ytd as rut_vs_spx_spread_ytd,
+        -- "Record" means above every earlier close in the data; the first close is not one.
+        rut_close > coalesce(
+            max(rut_close) over (
+                order by indexes.session_date rows between unbounded preceding and 1 preceding
+            ),
+            'infinity'::double
+        ) as rut_is_record_close,
+    from indexes
+    left join daily_pairs as rut_vs_ixic
+        on rut_vs_ixic.pair_id = 'rut_vs_ixic'
+        and rut_vs_ixic.session_date = indexes.session_date
+    left join daily_pairs as rut_vs_spx
+        on rut_vs_spx.pair_id = 'rut_vs_spx'
+        and rut_vs_spx.session_date = indexes.session_date
+),
+
+with_streak as (
+    select
+        spreads.*,
+        weekly_streaks.streak_leader as rut_vs_spx_weekly_streak_leader,
+        weekly_streaks.streak_length as rut_vs_spx_weekly_streak_length,
+    from spreads
+    asof left join weekly_streaks on weekly_streaks.week_ending <= spreads.session_date
+),
+
+with_rates as (
+    select
+        with_streak.*,
+        policy.fed_target_upper,
+        curve.curve_2s10s,
+    from with_streak
+    asof left join policy on policy.observation_date <= with_streak.session_date
+    asof left join curve on curve.observation_date <= with_streak.session_date
+),
+
+with_growth as (
+    select
+        with_rates.*,
+        growth_gap.small_minus_large as small_minus_large_growth,
+    from with_rates
+    asof left join growth_gap
+        on growth_gap.fiscal_year = year(with_rates.session_date)
+        and growth_gap.as_of_date <= with_rates.session_date
+),
+
+final as (
+    select
+        session_date::date as session_date,
+        rut_close::double as rut_close,
+        ixic_close::double as ixic_close,
+        ndx_close::double as ndx_close,
+        spx_close::double as spx_close,
+        rut_return_1d::double as rut_return_1d,
+        ixic_return_1d::double as ixic_return_1d,
+        ndx_return_1d::double as ndx_return_1d,
+        spx_return_1d::double as spx_return_1d,
+        rut_vs_ixic_spread_1d::double as rut_vs_ixic_spread_1d,
+        rut_vs_spx_spread_1d::double as rut_vs_spx_spread_1d,
+        rut_vs_spx_spread_ytd::double as rut_vs_spx_spread_ytd,
+        rut_vs_spx_weekly_streak_leader::varchar as rut_vs_spx_weekly_streak_leader,
+        rut_vs_spx_weekly_streak_length::integer as rut_vs_spx_weekly_streak_length,
+        fed_target_upper::double as fed_target_upper,
+        curve_2s10s::double as curve_2s10s,
+        small_minus_large_growth::double as small_minus_large_growth,
+        rut_is_record_close::boolean as rut_is_record_close,
+    from with_growth
+)
+
+select * from final
