@@ -47,8 +47,10 @@ def default_warehouse_path() -> str:
 
 def dbt_executable() -> str:
     """The dbt installed beside this interpreter, so an unactivated venv still finds it."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else shutil.which("dbt") or "dbt"
+    for folder in (Path(sys.prefix) / "bin", Path(sys.executable).parent):
+        if (folder / "dbt").exists():
+            return str(folder / "dbt")
+    return shutil.which("dbt") or "dbt"
 
 
 def build_resources(

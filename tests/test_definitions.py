@@ -91,3 +91,13 @@ def test_importing_the_code_location_does_not_open_the_warehouse(tmp_path):
     )
     assert not target.exists()
     assert not target.parent.exists()
+
+
+def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
+    from pathlib import Path
+
+    from orchestration.resources import dbt_executable
+
+    found = Path(dbt_executable())
+    assert found.name == "dbt"
+    assert found.is_file()
