@@ -17,7 +17,7 @@ run: manifest ## Build the warehouse from the configured provider (default: the 
 test: manifest lint ## Install everything and run the whole test suite
 	$(BIN)/python -m pytest
 
-ui: manifest ## The Dagster UI on http://127.0.0.1:3000 (schedules and sensors run from here)
+ui: manifest ## The Dagster UI on http://127.0.0.1:3000: lineage, runs, asset checks
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 DOCS_WAREHOUSE := $(CURDIR)/data/docs/warehouse.duckdb
@@ -54,5 +54,6 @@ lock: install ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 --no-header --annotation-style line -o requirements.lock
 
 clean: ## Remove the warehouse, run history and build output (keeps .venv)
-	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+	rm -rf data dbt_project/target dbt_project/logs dbt_project/target_* dbt_project/logs_* \
+		.pytest_cache .ruff_cache
 	find dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +

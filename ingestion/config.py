@@ -30,7 +30,13 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
-        end_date = _date_setting(env, "SAMPLE_END_DATE", None) or last_completed_session()
+        last_completed = last_completed_session()
+        end_date = _date_setting(env, "SAMPLE_END_DATE", None) or last_completed
+        if end_date > last_completed:
+            raise ConfigError(
+                f"SAMPLE_END_DATE={end_date.isoformat()} is after the last completed NYSE "
+                f"session ({last_completed.isoformat()}): the sample market has no future"
+            )
         history_start = _date_setting(env, "HISTORY_START", DEFAULT_HISTORY_START)
         if history_start > end_date:
             raise ConfigError(

@@ -272,7 +272,10 @@ def load_frame(
             started_at=started_at,
             load_id=load_id,
         )
-        raise LoadError(f"loading {len(frame)} rows into raw.{table} failed: {exc}") from exc
+        raise LoadError(
+            f"provider {provider!r}: loading {len(frame)} rows into raw.{table} for "
+            f"{window[0]} .. {window[1]} failed, nothing was changed: {exc}"
+        ) from exc
     return result
 
 

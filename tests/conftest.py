@@ -15,9 +15,23 @@ from ingestion.universe import Universe, load_universe
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
+def _manifest_is_current() -> bool:
+    if not MANIFEST.exists():
+        return False
+    sources = [
+        path
+        for folder in ("models", "seeds", "macros", "tests")
+        for path in (DBT_PROJECT_DIR / folder).rglob("*")
+        if path.is_file()
+    ]
+    newest = max(path.stat().st_mtime for path in [*sources, DBT_PROJECT_DIR / "dbt_project.yml"])
+    return MANIFEST.stat().st_mtime >= newest
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The code location reads dbt's manifest at import: parse once if `make` did not."""
-    if MANIFEST.exists() or hasattr(session.config, "workerinput"):
+    """The code location reads dbt's manifest at import: parse if `make` did not, or if a
+    dbt file changed since."""
+    if hasattr(session.config, "workerinput") or _manifest_is_current():
         return
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(

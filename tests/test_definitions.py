@@ -36,9 +36,12 @@ def test_asset_keys_are_schema_and_table():
 def test_staging_models_depend_on_their_ingestion_assets():
     graph = defs.resolve_asset_graph()
     parents = {
-        "stg_market__prices": {AssetKey(["raw", "prices"])},
+        "stg_market__prices": {AssetKey(["raw", "prices"]), AssetKey(["universe", "instruments"])},
         "stg_calendar__sessions": {AssetKey(["raw", "sessions"])},
-        "stg_estimates__eps_growth": {AssetKey(["raw", "earnings_estimates"])},
+        "stg_estimates__eps_growth": {
+            AssetKey(["raw", "earnings_estimates"]),
+            AssetKey(["universe", "estimate_universes"]),
+        },
         "stg_fred__rates": {AssetKey(["raw", "rates"]), AssetKey(["universe", "rate_series"])},
     }
     for model, expected in parents.items():

@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingestion.calendar import sessions_between
+from ingestion.calendar import sessions_before, sessions_between
 from ingestion.config import Settings
 from ingestion.loader import LoadError, connect, ensure_raw_schema, load_frame
 from ingestion.providers.sample import SampleProvider
@@ -137,7 +137,7 @@ def test_refresh_is_incremental_with_a_lookback(con, warehouse_path, universe):
         universe.symbols,
         later.history_start,
         later.end_date,
-        lambda last: date(2024, 3, 21) if last == date(2024, 3, 28) else last,
+        lambda last: sessions_before(last, later.lookback_sessions),
     )
     assert list(windows) == [(date(2024, 3, 21), date(2024, 4, 5))]
     second = refresh_prices(con, provider, universe, later, quiet)

@@ -179,7 +179,15 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "refresh_all succeeded" in done.stdout
     assert "raw.prices" in done.stdout
-    assert f"{36 * 20:,}" in done.stdout  # 20 sessions in March 2024 up to the 28th
+    # 20 sessions in March 2024 up to the 28th, 36 instruments: 720 rows, 2024-03-01 .. 03-28.
+    prices_row = next(line for line in done.stdout.splitlines() if "raw.prices " in line)
+    assert [cell.strip() for cell in prices_row.split("│")[1:6]] == [
+        "raw.prices",
+        "table",
+        "720",
+        "2024-03-01",
+        "2024-03-28",
+    ]
     with DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert [run.job_name for run in runs] == ["refresh_all"]

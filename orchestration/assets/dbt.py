@@ -39,6 +39,15 @@ def warehouse_dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
 ) -> Iterator[Any]:
     # dbt reads the file from WAREHOUSE_PATH (profiles.yml): point it at the very file the
-    # warehouse resource writes, so a run never builds models in a different database.
+    # warehouse resource writes. The variable only needs to be set while dbt's process is
+    # started, so the step's own environment is restored straight after.
+    previous = os.environ.get("WAREHOUSE_PATH")
     os.environ["WAREHOUSE_PATH"] = warehouse.database
-    yield from dbt.cli(["build"], context=context).stream()
+    try:
+        invocation = dbt.cli(["build"], context=context)
+    finally:
+        if previous is None:
+            os.environ.pop("WAREHOUSE_PATH", None)
+        else:
+            os.environ["WAREHOUSE_PATH"] = previous
+    yield from invocation.stream()

@@ -3,6 +3,7 @@ with
 
 source as (
     select * from {{ source('estimates', 'earnings_estimates') }}
+    where universe in (select universe from {{ ref('estimate_universes') }})
 ),
 
 renamed as (

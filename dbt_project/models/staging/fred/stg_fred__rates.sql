@@ -1,4 +1,5 @@
--- Rate observations in percent, one row per series and date, with the series' unit.
+-- Rate observations in percent, one row per series and date, for the series still in
+-- the rate_series seed, with each series' publication frequency.
 with
 
 source as (
@@ -19,7 +20,7 @@ renamed as (
         source.ingested_at,
         source.load_id,
     from source
-    left join series using (series_id)
+    inner join series using (series_id)
 )
 
 select * from renamed

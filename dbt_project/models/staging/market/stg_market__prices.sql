@@ -1,9 +1,12 @@
 -- One row per symbol and session with the price that returns use (adjusted close where
--- the provider gives one) and the return since the instrument's previous session.
+-- the provider gives one) and the return since the instrument's previous session. Only
+-- symbols still in the instruments seed: removing one keeps its raw history but drops it
+-- from everything downstream.
 with
 
 source as (
     select * from {{ source('market', 'prices') }}
+    where symbol in (select symbol from {{ ref('instruments') }})
 ),
 
 priced as (
