@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +19,9 @@ class ConfigError(ValueError):
     """A setting has a value the pipeline cannot use; the message names the variable."""
 
 
+DATASETS = ("prices", "rates", "estimates")
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_path: Path
@@ -26,6 +29,14 @@ class Settings:
     history_start: date
     end_date: date
     lookback_sessions: int
+    dataset_providers: dict[str, str] = field(default_factory=dict)
+    market_data_dir: Path | None = None
+    landing_dir: Path = field(default_factory=lambda: resolve_from_root("data/landing"))
+    landing_retention_days: int = 30
+
+    def provider_for(self, dataset: str) -> str:
+        """PRICES_PROVIDER / RATES_PROVIDER / ESTIMATES_PROVIDER, else MARKET_DATA_PROVIDER."""
+        return self.dataset_providers.get(dataset) or self.provider
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -52,12 +63,24 @@ class Settings:
                 )
             lookback = int(lookback_text)
         provider = env.get("MARKET_DATA_PROVIDER", DEFAULT_PROVIDER).strip().lower()
+        overrides = {
+            dataset: (env.get(f"{dataset.upper()}_PROVIDER") or "").strip().lower()
+            for dataset in DATASETS
+        }
+        data_dir = (env.get("MARKET_DATA_DIR") or "").strip()
+        retention = (env.get("LANDING_RETENTION_DAYS") or "30").strip()
+        if not (retention.isascii() and retention.isdecimal()):
+            raise ConfigError(f"LANDING_RETENTION_DAYS={retention!r} is not a whole number of days")
         return cls(
             warehouse_path=warehouse_path_from_env(env),
             provider=provider or DEFAULT_PROVIDER,
             history_start=history_start,
             end_date=end_date,
             lookback_sessions=lookback,
+            dataset_providers={k: v for k, v in overrides.items() if v},
+            market_data_dir=resolve_from_root(data_dir) if data_dir else None,
+            landing_dir=resolve_from_root((env.get("LANDING_DIR") or "").strip() or "data/landing"),
+            landing_retention_days=int(retention),
         )
 
 

@@ -79,7 +79,8 @@ RAW_TABLES: dict[str, str] = {
             status varchar not null,
             error varchar,
             started_at timestamp not null,
-            finished_at timestamp not null
+            finished_at timestamp not null,
+            scope varchar
         )""",
 }
 
@@ -137,6 +138,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for ddl in RAW_TABLES.values():
         con.execute(ddl)
+    # Warehouses created before load_log recorded the symbol or series of each load.
+    con.execute("alter table raw.load_log add column if not exists scope varchar")
 
 
 def _now() -> datetime:
@@ -221,9 +224,15 @@ def _log(
     status: str,
     error: str | None,
     started_at: datetime,
+    scope: str | None = None,
 ) -> None:
     con.execute(
-        "insert into raw.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """
+        insert into raw.load_log (
+            load_id, asset, provider, window_start, window_end, rows_received, rows_inserted,
+            rows_updated, rows_unchanged, status, error, started_at, finished_at, scope
+        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
         [
             result.load_id,
             asset,
@@ -238,6 +247,7 @@ def _log(
             error,
             started_at,
             _now(),
+            scope,
         ],
     )
 
@@ -251,14 +261,17 @@ def load_frame(
     asset: str,
     provider: str,
     window: tuple[date | None, date | None],
+    scope: str | None = None,
+    status: str = "success",
 ) -> LoadResult:
-    """Upsert a validated frame and log it, all in one transaction."""
+    """Upsert a validated frame and log it, all in one transaction. `scope` names the
+    symbol or series loaded; `status` is success, or restated for a full reload."""
     started_at = _now()
     load_id = new_load_id()
     con.begin()
     try:
         result = upsert(con, table, dataset, frame, load_id, started_at)
-        _log(con, result, asset, provider, window, "success", None, started_at)
+        _log(con, result, asset, provider, window, status, None, started_at, scope)
         con.commit()
     except Exception as exc:
         con.rollback()
@@ -271,6 +284,7 @@ def load_frame(
             received=len(frame),
             started_at=started_at,
             load_id=load_id,
+            scope=scope,
         )
         raise LoadError(
             f"provider {provider!r}: loading {len(frame)} rows into raw.{table} for "
@@ -289,8 +303,9 @@ def record_failure(
     received: int = 0,
     started_at: datetime | None = None,
     load_id: str | None = None,
+    scope: str | None = None,
 ) -> str:
     """Log a load that did not happen (fetch, validation or write failed)."""
     failed = LoadResult(load_id or new_load_id(), "", received, 0, 0, 0)
-    _log(con, failed, asset, provider, window, "failed", error, started_at or _now())
+    _log(con, failed, asset, provider, window, "failed", error, started_at or _now(), scope)
     return failed.load_id

@@ -2,7 +2,13 @@
 
 A refresh asks from the last stored date minus a lookback (so restatements of the last
 few sessions are picked up and counted as updates) to the end date; keys with nothing
-stored start at HISTORY_START. Keys that need the same window are fetched together.
+stored, or stored from another provider, start at HISTORY_START.
+
+Each key (symbol, series, universe) is fetched, validated and loaded on its own and logged
+in raw.load_log with its outcome, so one failing symbol never loses the others. When a
+provider's adjusted closes for sessions already stored have changed (a dividend or split
+re-based the history), the symbol's whole history is reloaded so returns never mix two
+adjustment bases; the load is logged as `restated`.
 """
 
 from collections import defaultdict
@@ -32,6 +38,8 @@ class RefreshReport:
     provider: str
     windows: dict[Window, list[str]] = field(default_factory=dict)
     loads: list[LoadResult] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    restated: list[str] = field(default_factory=list)
 
     @property
     def received(self) -> int:
@@ -58,10 +66,15 @@ class RefreshReport:
     def summary(self) -> str:
         start, end = self.window
         span = f"{start} .. {end}" if start else "nothing to fetch"
-        return (
+        text = (
             f"raw.{self.table} from {self.provider} ({span}): {self.received} rows received, "
             f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
         )
+        if self.restated:
+            text += f"; history reloaded for {', '.join(self.restated)}"
+        if self.failures:
+            text += f"; FAILED for {', '.join(sorted(self.failures))}"
+        return text
 
 
 def plan_windows(
@@ -73,17 +86,22 @@ def plan_windows(
     history_start: date,
     end: date,
     step_back: Callable[[date], date],
+    provider: str | None = None,
 ) -> dict[Window, list[str]]:
-    """Group keys by the window each needs; keys already complete past `end` are left out."""
-    stored = dict(
-        con.execute(
-            f"select {key_column}, max({date_column}) from raw.{table} group by all"
+    """Group keys by the window each needs; keys already complete past `end` are left out.
+    With `provider`, a key whose latest row came from another source starts over."""
+    stored = {
+        key: (last, source)
+        for key, last, source in con.execute(
+            f"select {key_column}, max({date_column}), arg_max(source, {date_column}) "
+            f"from raw.{table} group by all"
         ).fetchall()
-    )
+    }
     windows: dict[Window, list[str]] = defaultdict(list)
     for key in keys:
-        last = stored.get(key)
-        start = history_start if last is None else max(history_start, step_back(last))
+        last, source = stored.get(key, (None, None))
+        switched = provider is not None and source is not None and source != provider
+        start = history_start if last is None or switched else max(history_start, step_back(last))
         if start <= end:
             windows[(start, end)].append(key)
     return dict(windows)
@@ -96,31 +114,87 @@ def _run(
     asset: str,
     fetch: Callable[[list[str], date, date], pd.DataFrame],
     log: Callable[[str], None],
+    reload_from: Callable[[str, pd.DataFrame], date | None] | None = None,
 ) -> RefreshReport:
+    """Fetch, validate and load key by key; failures are logged per key and collected."""
     for (start, end), keys in sorted(report.windows.items()):
-        log(f"{report.provider}: fetching {dataset.name} for {len(keys)} key(s) {start} .. {end}")
-        try:
-            frame = validate(fetch(keys, start, end), dataset, report.provider)
-        except Exception as exc:
-            record_failure(
-                con, asset=asset, provider=report.provider, window=(start, end), error=str(exc)
-            )
-            raise
-        result = load_frame(
-            con,
-            table=report.table,
-            dataset=dataset,
-            frame=frame,
-            asset=asset,
-            provider=report.provider,
-            window=(start, end),
-        )
-        report.loads.append(result)
+        log(f"{report.provider}: {dataset.name} for {len(keys)} key(s), {start} .. {end}")
+        for key in keys:
+            try:
+                frame = validate(fetch([key], start, end), dataset, report.provider)
+                status, window = "success", (start, end)
+                restart = reload_from(key, frame) if reload_from else None
+                if restart is not None:
+                    log(f"{report.provider}: {key}: stored history was re-based, reloading it")
+                    window = (restart, end)
+                    frame = validate(fetch([key], restart, end), dataset, report.provider)
+                    status = "restated"
+                    report.restated.append(key)
+                result = load_frame(
+                    con,
+                    table=report.table,
+                    dataset=dataset,
+                    frame=frame,
+                    asset=asset,
+                    provider=report.provider,
+                    window=window,
+                    scope=key,
+                    status=status,
+                )
+            except Exception as exc:  # one key's failure must not lose the others
+                message = str(exc)
+                record_failure(
+                    con,
+                    asset=asset,
+                    provider=report.provider,
+                    window=(start, end),
+                    error=message,
+                    scope=key,
+                )
+                report.failures[key] = message
+                log(f"{report.provider}: {key}: FAILED: {message.splitlines()[0]}")
+                continue
+            report.loads.append(result)
         log(
-            f"{report.provider}: raw.{report.table} +{result.inserted} new, "
-            f"{result.updated} updated, {result.unchanged} unchanged"
+            f"{report.provider}: raw.{report.table} +{report.inserted} new, "
+            f"{report.updated} updated, {report.unchanged} unchanged so far"
         )
+    attempted = sum(len(keys) for keys in report.windows.values())
+    if attempted and len(report.failures) == attempted:
+        raise RefreshError(f"every key failed for raw.{report.table}: {report.failures}")
     return report
+
+
+class RefreshError(RuntimeError):
+    """Nothing could be loaded at all: the provider or its configuration is wrong."""
+
+
+ADJUSTMENT_TOLERANCE = 1e-6
+
+
+def adjustment_changed(con: duckdb.DuckDBPyConnection, symbol: str, frame: pd.DataFrame) -> bool:
+    """True when the frame's adjusted closes disagree with stored ones on shared sessions."""
+    if frame.empty or frame["adj_close"].isna().all():
+        return False
+    incoming = frame.loc[frame["adj_close"].notna(), ["session_date", "adj_close"]]
+    con.register("incoming_adjusted", incoming)
+    try:
+        # fetchall, not fetchone: DuckDB refuses other work on a half-read result.
+        [(differs,)] = con.execute(
+            """
+            select count(*)
+            from raw.prices as stored
+            inner join incoming_adjusted as new
+                on stored.session_date = cast(new.session_date as date)
+            where stored.symbol = ?
+                and stored.adj_close is not null
+                and abs(stored.adj_close - new.adj_close) > ? * abs(stored.adj_close)
+            """,
+            [symbol, ADJUSTMENT_TOLERANCE],
+        ).fetchall()
+    finally:
+        con.unregister("incoming_adjusted")
+    return differs > 0
 
 
 def refresh_prices(
@@ -139,9 +213,19 @@ def refresh_prices(
         settings.history_start,
         settings.end_date,
         lambda last: sessions_before(last, settings.lookback_sessions),
+        provider=provider.name,
     )
     report = RefreshReport("prices", provider.name, windows)
-    return _run(con, report, PRICES, "raw/prices", provider.prices, log)
+
+    def reload_from(symbol: str, frame: pd.DataFrame) -> date | None:
+        if not adjustment_changed(con, symbol, frame):
+            return None
+        (first,) = con.execute(
+            "select min(session_date) from raw.prices where symbol = ?", [symbol]
+        ).fetchone()
+        return min(first, settings.history_start) if first else settings.history_start
+
+    return _run(con, report, PRICES, "raw/prices", provider.prices, log, reload_from)
 
 
 def refresh_rates(
@@ -160,6 +244,7 @@ def refresh_rates(
         settings.history_start,
         settings.end_date,
         lambda last: sessions_before(last, settings.lookback_sessions),
+        provider=provider.name,
     )
     report = RefreshReport("rates", provider.name, windows)
     return _run(con, report, RATES, "raw/rates", provider.rates, log)

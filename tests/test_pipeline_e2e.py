@@ -60,6 +60,8 @@ def test_the_run_succeeds_with_every_dbt_test_passing(built):
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) >= 40
     assert [e.check_name for e in evaluations if not e.passed] == []
+    names = {e.check_name for e in evaluations}
+    assert {"every_symbol_loaded", "every_series_loaded", "every_universe_loaded"} <= names
 
 
 def test_row_counts_per_table(built):
@@ -79,7 +81,8 @@ def test_row_counts_per_table(built):
     assert _count(path, "select count(*) from raw.sessions") == _xnys_sessions(
         E2E_HISTORY_START, date(2025, 12, 31)
     )
-    assert _count(path, "select count(*) from raw.load_log where status = 'success'") == 4
+    # One load per symbol, series and universe, and one for the calendar: 36 + 5 + 3 + 1.
+    assert _count(path, "select count(*) from raw.load_log where status = 'success'") == 45
     assert _count(path, "select count(*) from staging.stg_market__prices") == 36 * sessions
     assert _count(path, "select count(*) from universe.instruments") == 36
 

@@ -1,25 +1,46 @@
-"""Provider registry: `MARKET_DATA_PROVIDER` names one of these."""
+"""Provider registry: `MARKET_DATA_PROVIDER` (or a per-dataset override) names one of these.
 
-from collections.abc import Callable
+Live providers are imported only when chosen, so the sample market never loads httpx.
+"""
 
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ingestion.config import Settings
 from ingestion.providers.base import MarketDataProvider, ProviderError
-from ingestion.providers.sample import SampleProvider
 from ingestion.universe import Universe
 
-PROVIDERS: dict[str, Callable[[Universe], MarketDataProvider]] = {
-    "sample": SampleProvider,
+# name -> "module:class"; each class is built as Class(context: ProviderContext).
+PROVIDERS: dict[str, str] = {
+    "sample": "ingestion.providers.sample:SampleProvider",
+    "fred": "ingestion.providers.fred:FredProvider",
+    "yahoo": "ingestion.providers.yahoo:YahooProvider",
+    "tiingo": "ingestion.providers.tiingo:TiingoProvider",
+    "files": "ingestion.providers.files:FilesProvider",
 }
 
 
-def get_provider(name: str, universe: Universe) -> MarketDataProvider:
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider may use: the universe, the settings, and the environment for its
+    base URL and API key (read when the provider is built, never logged)."""
+
+    universe: Universe
+    settings: Settings
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def get_provider(name: str, context: ProviderContext) -> MarketDataProvider:
     """The provider called `name`, or a ProviderError listing the ones that exist."""
     try:
-        factory = PROVIDERS[name]
+        module_name, class_name = PROVIDERS[name].split(":")
     except KeyError:
         raise ProviderError(
-            f"MARKET_DATA_PROVIDER={name!r} is not a provider; choose one of {sorted(PROVIDERS)}"
+            f"provider {name!r} is not known; choose one of {sorted(PROVIDERS)}"
         ) from None
-    return factory(universe)
+    provider_class = getattr(importlib.import_module(module_name), class_name)
+    return provider_class(context)
 
 
-__all__ = ["PROVIDERS", "MarketDataProvider", "ProviderError", "get_provider"]
+__all__ = ["PROVIDERS", "MarketDataProvider", "ProviderContext", "ProviderError", "get_provider"]

@@ -20,6 +20,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from pandas.tseries.offsets import CustomBusinessDay
 from ingestion.calendar import sessions_between
 from ingestion.providers.base import ProviderError
 from ingestion.universe import Instrument, Universe
+
+if TYPE_CHECKING:
+    from ingestion.providers import ProviderContext
 
 EPOCH = date(2000, 1, 3)
 SEED = 20_000_103
@@ -157,8 +161,8 @@ class SampleProvider:
 
     name = SOURCE
 
-    def __init__(self, universe: Universe) -> None:
-        self.universe = universe
+    def __init__(self, context: "ProviderContext | Universe") -> None:
+        self.universe = context if isinstance(context, Universe) else context.universe
 
     # -- prices -----------------------------------------------------------------------
     def _returns(self, symbol: str, n: int) -> np.ndarray:

@@ -4,16 +4,26 @@ Every asset here writes the warehouse, so all of them sit in the `warehouse` poo
 dagster.yaml limits to one step at a time (DuckDB allows one writer per file).
 """
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from dagster_duckdb import DuckDBResource
 
 from ingestion.config import Settings
 from ingestion.loader import ensure_raw_schema
-from ingestion.providers import get_provider
+from ingestion.providers import ProviderContext, get_provider
 from ingestion.refresh import (
     RefreshReport,
     refresh_estimates,
@@ -33,6 +43,7 @@ def _materialize(
     warehouse: DuckDBResource,
     market_data: MarketDataResource,
     refresh: Refresh,
+    check_name: str | None = None,
 ) -> MaterializeResult:
     settings = market_data.settings(warehouse.database)
     Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +57,28 @@ def _materialize(
         ).fetchone()
     context.log.info(report.summary())
     start, end = report.window
+    checks = []
+    if check_name:
+        checks.append(
+            AssetCheckResult(
+                check_name=check_name,
+                passed=not report.failures,
+                severity=AssetCheckSeverity.ERROR,
+                description=(
+                    "; ".join(
+                        f"{key}: {error.splitlines()[0]}"
+                        for key, error in sorted(report.failures.items())
+                    )
+                    or "every key loaded"
+                ),
+                metadata={
+                    "failed": sorted(report.failures),
+                    "restated": report.restated,
+                },
+            )
+        )
     return MaterializeResult(
+        check_results=checks,
         metadata={
             "dagster/row_count": MetadataValue.int(total),
             "provider": report.provider,
@@ -59,7 +91,8 @@ def _materialize(
             "first_date": str(first),
             "last_date": str(last),
             "summary": report.summary(),
-        }
+            "failed_keys": sorted(report.failures),
+        },
     )
 
 
@@ -72,12 +105,14 @@ def _date_column(table: str) -> str:
     }[table]
 
 
-def _with_provider(refresh: Callable[..., RefreshReport]) -> Refresh:
+def _with_provider(refresh: Callable[..., RefreshReport], dataset: str) -> Refresh:
     def run(
         con: duckdb.DuckDBPyConnection, settings: Settings, log: Callable[[str], None]
     ) -> RefreshReport:
         universe = load_universe()
-        return refresh(con, get_provider(settings.provider, universe), universe, settings, log)
+        context = ProviderContext(universe, settings, dict(os.environ))
+        provider = get_provider(settings.provider_for(dataset), context)
+        return refresh(con, provider, universe, settings, log)
 
     return run
 
@@ -105,6 +140,13 @@ def sessions(
 
 @asset(
     key=["raw", "prices"],
+    check_specs=[
+        AssetCheckSpec(
+            "every_symbol_loaded",
+            asset=AssetKey(["raw", "prices"]),
+            description="The last refresh loaded every symbol of the universe (failures named).",
+        )
+    ],
     group_name="ingestion",
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
@@ -116,11 +158,24 @@ def sessions(
 def prices(
     context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
 ) -> MaterializeResult:
-    return _materialize(context, warehouse, market_data, _with_provider(refresh_prices))
+    return _materialize(
+        context,
+        warehouse,
+        market_data,
+        _with_provider(refresh_prices, "prices"),
+        "every_symbol_loaded",
+    )
 
 
 @asset(
     key=["raw", "rates"],
+    check_specs=[
+        AssetCheckSpec(
+            "every_series_loaded",
+            asset=AssetKey(["raw", "rates"]),
+            description="The last refresh loaded every rate series (failures named).",
+        )
+    ],
     group_name="ingestion",
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
@@ -132,11 +187,24 @@ def prices(
 def rates(
     context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
 ) -> MaterializeResult:
-    return _materialize(context, warehouse, market_data, _with_provider(refresh_rates))
+    return _materialize(
+        context,
+        warehouse,
+        market_data,
+        _with_provider(refresh_rates, "rates"),
+        "every_series_loaded",
+    )
 
 
 @asset(
     key=["raw", "earnings_estimates"],
+    check_specs=[
+        AssetCheckSpec(
+            "every_universe_loaded",
+            asset=AssetKey(["raw", "earnings_estimates"]),
+            description="The last refresh loaded every estimate universe (failures named).",
+        )
+    ],
     group_name="ingestion",
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
@@ -148,7 +216,13 @@ def rates(
 def earnings_estimates(
     context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
 ) -> MaterializeResult:
-    return _materialize(context, warehouse, market_data, _with_provider(refresh_estimates))
+    return _materialize(
+        context,
+        warehouse,
+        market_data,
+        _with_provider(refresh_estimates, "estimates"),
+        "every_universe_loaded",
+    )
 
 
 ingestion_assets = [sessions, prices, rates, earnings_estimates]

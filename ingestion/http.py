@@ -1,0 +1,189 @@
+"""HTTP for live providers: timeouts, retries with backoff, a polite rate limit, and a
+landing copy of every response body before anything parses it.
+
+Retries (tenacity): connection errors, timeouts, 429 (waiting at least its Retry-After)
+and 5xx, with exponential backoff and jitter; any other 4xx fails at once. Secrets in
+query strings never reach logs, errors or landing file names: messages name the provider
+and what was asked for (a symbol or series), never the URL with its parameters.
+"""
+
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from ingestion.providers.base import ProviderError
+
+USER_AGENT = "market-divergence-warehouse/0.1 (research pipeline; python-httpx)"
+SAFE_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class RetryableHTTPError(ProviderError):
+    """A response worth asking again for (429 or 5xx); carries any Retry-After seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass
+class HttpSettings:
+    timeout_seconds: float = 20.0
+    connect_timeout_seconds: float = 5.0
+    attempts: int = 4
+    backoff_initial_seconds: float = 1.0
+    backoff_max_seconds: float = 30.0
+    min_interval_seconds: float = 0.5
+    max_retry_after_seconds: float = 60.0
+
+
+@dataclass
+class LandingZone:
+    """Keeps every raw response body under <root>/<provider>/<day>/, pruned by age."""
+
+    root: Path
+    retention_days: int = 30
+
+    def keep(self, provider: str, label: str, body: bytes, suffix: str) -> Path:
+        now = datetime.now(UTC)
+        folder = self.root / provider / now.strftime("%Y-%m-%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = SAFE_LABEL.sub("_", label)[:80] or "response"
+        path = folder / f"{now.strftime('%H%M%S%f')}_{safe}.{suffix}"
+        path.write_bytes(body)
+        return path
+
+    def prune(self, provider: str, now: datetime | None = None) -> int:
+        """Delete day folders older than the retention; returns how many files went."""
+        cutoff = (now or datetime.now(UTC)).date() - timedelta(days=self.retention_days)
+        removed = 0
+        base = self.root / provider
+        if not base.is_dir():
+            return 0
+        for day in base.iterdir():
+            try:
+                day_date = datetime.strptime(day.name, "%Y-%m-%d").date()
+            except ValueError:
+                continue
+            if day.is_dir() and day_date < cutoff:
+                for item in day.iterdir():
+                    item.unlink()
+                    removed += 1
+                day.rmdir()
+        return removed
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, RetryableHTTPError | httpx.TransportError)
+
+
+@dataclass
+class HttpClient:
+    """One provider's HTTP session."""
+
+    provider: str
+    landing: LandingZone | None = None
+    settings: HttpSettings = field(default_factory=HttpSettings)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    _last_request: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        timeout = httpx.Timeout(
+            self.settings.timeout_seconds, connect=self.settings.connect_timeout_seconds
+        )
+        self._client = httpx.Client(
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, **self.headers},
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _pause(self) -> None:
+        with self._lock:
+            wait = self.settings.min_interval_seconds - (time.monotonic() - self._last_request)
+            if wait > 0:
+                time.sleep(wait)
+            self._last_request = time.monotonic()
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = wait_exponential_jitter(
+            initial=self.settings.backoff_initial_seconds, max=self.settings.backoff_max_seconds
+        )(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableHTTPError) and exc.retry_after is not None:
+            return min(max(backoff, exc.retry_after), self.settings.max_retry_after_seconds)
+        return backoff
+
+    def get(self, url: str, params: Mapping[str, str] | None, label: str, suffix: str) -> bytes:
+        """GET and return the body; `label` (a symbol or series) names it in errors."""
+
+        @retry(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self.settings.attempts),
+            wait=self._wait,
+            reraise=True,
+        )
+        def attempt() -> bytes:
+            self._pause()
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.TimeoutException as exc:
+                raise httpx.TransportError(
+                    f"{self.provider}: {label}: request timed out ({type(exc).__name__})"
+                ) from None
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableHTTPError(
+                    f"{self.provider}: {label}: HTTP {response.status_code}",
+                    _retry_after_seconds(response.headers.get("Retry-After")),
+                )
+            if response.status_code >= 400:
+                snippet = response.text[:200].replace("\n", " ")
+                raise ProviderError(
+                    f"{self.provider}: {label}: HTTP {response.status_code}: {snippet}"
+                )
+            return response.content
+
+        try:
+            body = attempt()
+        except httpx.TransportError as exc:
+            raise ProviderError(
+                f"{self.provider}: {label}: no response after "
+                f"{self.settings.attempts} attempts ({exc})"
+            ) from None
+        except RetryableHTTPError as exc:
+            raise ProviderError(
+                f"{exc} after {self.settings.attempts} attempts, giving up"
+            ) from None
+        if self.landing is not None:
+            self.landing.keep(self.provider, label, body, suffix)
+        return body
