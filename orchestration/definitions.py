@@ -8,11 +8,21 @@ from dagster import Definitions
 
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
+from orchestration.checks import raw_checks
 from orchestration.jobs import refresh_all
 from orchestration.resources import build_resources
+from orchestration.schedules import (
+    ingestion_job,
+    nightly_ingestion_schedule,
+    weekly_restatement_schedule,
+)
+from orchestration.sensors import automation_sensor, run_failure_alert_sensor
 
 defs = Definitions(
     assets=[*ingestion_assets, warehouse_dbt_models],
-    jobs=[refresh_all],
+    asset_checks=raw_checks,
+    jobs=[refresh_all, ingestion_job],
+    schedules=[nightly_ingestion_schedule, weekly_restatement_schedule],
+    sensors=[automation_sensor, run_failure_alert_sensor],
     resources=build_resources(),
 )

@@ -8,10 +8,11 @@ and `parse_chart` turns the bytes into a prices frame without touching the netwo
 
 Yahoo stamps each bar with the session's market open in UTC; the session date is that
 instant's date in the exchange's time zone (`meta.exchangeTimezoneName`). Bars whose close
-is null (Yahoo emits them on some days) are skipped. OHLC are the raw prices, adj_close is
-Yahoo's split- and dividend-adjusted close; indexes carry no adjusted close (adj_close is
-then missing) and report a volume of 0, which is stored as missing because an index has
-no volume.
+is null (Yahoo emits them on some days) are skipped. OHLC are the prices as Yahoo reports
+them: not adjusted for dividends, but Yahoo does restate them for later splits. adj_close
+is Yahoo's split- and dividend-adjusted close. Indexes carry no adjusted close (adj_close
+is then missing) and report a volume of 0, which is stored as missing because an index
+has no volume.
 """
 
 import json
@@ -55,7 +56,7 @@ def _epoch(day: date) -> int:
 
 def empty_prices() -> pd.DataFrame:
     """A prices frame with no rows and the provider-boundary dtypes."""
-    return _frame([], "")
+    return _frame([])
 
 
 def parse_chart(
@@ -126,7 +127,7 @@ def parse_chart(
         if zero_volume_is_missing and volume == 0:
             volume = None
         rows.append((symbol, session, *prices, close, adj_close, volume))
-    return _frame(rows, symbol)
+    return _frame(rows)
 
 
 def _load_json(body: bytes, where: str) -> Any:
@@ -185,9 +186,7 @@ def _array(block: Mapping[str, Any], field: str, length: int, where: str, kind: 
         raise ProviderError(f"{where}: missing column {field!r} in the {kind} indicators")
     if not isinstance(values, list) or len(values) != length:
         count = len(values) if isinstance(values, list) else "no"
-        raise ProviderError(
-            f"{where}: column {field!r} has {count} values for {length} timestamps"
-        )
+        raise ProviderError(f"{where}: column {field!r} has {count} values for {length} timestamps")
     return values
 
 
@@ -197,7 +196,9 @@ def _session_date(stamp: Any, zone: ZoneInfo, where: str, position: int) -> date
     try:
         return datetime.fromtimestamp(stamp, tz=zone).date()
     except (OverflowError, OSError, ValueError):
-        raise ProviderError(f"{where}: row {position}: timestamp {stamp!r} is out of range") from None
+        raise ProviderError(
+            f"{where}: row {position}: timestamp {stamp!r} is out of range"
+        ) from None
 
 
 def _number(value: Any, field: str, row: str) -> float | None:
@@ -224,7 +225,7 @@ def _volume(value: Any, row: str) -> int | None:
     return int(number)
 
 
-def _frame(rows: list[tuple[Any, ...]], symbol: str) -> pd.DataFrame:
+def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     data = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
     frame = pd.DataFrame(
         {
@@ -253,9 +254,7 @@ class YahooProvider:
         self.universe = context.universe
         base = (context.env.get("YAHOO_BASE_URL") or "").strip() or DEFAULT_BASE_URL
         self.base_url = base if base.endswith("/") else base + "/"
-        landing = LandingZone(
-            context.settings.landing_dir, context.settings.landing_retention_days
-        )
+        landing = LandingZone(context.settings.landing_dir, context.settings.landing_retention_days)
         self.http = HttpClient(NAME, landing, http_settings or HttpSettings())
 
     def close(self) -> None:

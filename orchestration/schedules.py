@@ -1,0 +1,76 @@
+"""Schedules: after the US close on NYSE sessions, and a weekly re-read for restatements.
+
+Both refresh only the raw tables; dbt staging and marts follow through declarative
+automation once ingestion has finished, instead of a second schedule guessing when.
+"""
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    in_process_executor,
+    schedule,
+)
+
+from ingestion.calendar import is_session
+
+NEW_YORK = "America/New_York"
+WEEKLY_LOOKBACK_SESSIONS = 25
+
+ingestion_job = define_asset_job(
+    name="ingestion_job",
+    selection=AssetSelection.assets(
+        AssetKey(["raw", "sessions"]), AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"])
+    ),
+    executor_def=in_process_executor,
+    description="Refresh the calendar, prices and rates from the configured providers.",
+)
+
+
+@schedule(
+    name="nightly_ingestion_schedule",
+    cron_schedule="30 18 * * 1-5",
+    execution_timezone=NEW_YORK,
+    job=ingestion_job,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="18:30 New York on NYSE sessions: load the day's prices and rates.",
+)
+def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    day = context.scheduled_execution_time.astimezone(_zone()).date()
+    if not is_session(day):
+        return SkipReason(f"{day.isoformat()} is not an NYSE session (weekend or holiday)")
+    return RunRequest(run_key=f"nightly-{day.isoformat()}", tags={"session_date": day.isoformat()})
+
+
+@schedule(
+    name="weekly_restatement_schedule",
+    cron_schedule="0 8 * * 6",
+    execution_timezone=NEW_YORK,
+    job=ingestion_job,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description=(
+        f"Saturday 08:00 New York: re-read the last {WEEKLY_LOOKBACK_SESSIONS} sessions to "
+        "catch late restatements."
+    ),
+)
+def weekly_restatement_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    day = context.scheduled_execution_time.astimezone(_zone()).date()
+    return RunRequest(
+        run_key=f"weekly-{day.isoformat()}",
+        run_config={
+            "resources": {
+                "market_data": {"config": {"lookback_sessions": WEEKLY_LOOKBACK_SESSIONS}}
+            }
+        },
+        tags={"lookback_sessions": str(WEEKLY_LOOKBACK_SESSIONS)},
+    )
+
+
+def _zone():  # noqa: ANN202
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(NEW_YORK)
