@@ -161,6 +161,11 @@ class HttpClient:
                 raise httpx.TransportError(
                     f"{self.provider}: {label}: request timed out ({type(exc).__name__})"
                 ) from None
+            if self.landing is not None and response.status_code >= 400:
+                # Error bodies are kept too: they are what a support ticket needs.
+                self.landing.keep(
+                    self.provider, f"{label}.http{response.status_code}", response.content, suffix
+                )
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableHTTPError(
                     f"{self.provider}: {label}: HTTP {response.status_code}",

@@ -222,7 +222,9 @@ def test_500_then_200_succeeds(httpserver, tmp_path, universe):
     frame = make_provider(httpserver, tmp_path, universe).prices(["IWM"], START, END)
     assert len(frame) == 4
     assert len(httpserver.log) == 2
-    assert len(landed_files(tmp_path)) == 1
+    # The 500 body is kept beside the good one.
+    names = sorted(p.name.split("_", 1)[1] for p in landed_files(tmp_path))
+    assert names == ["IWM.http500.json", "IWM.json"]
 
 
 def test_429_waits_for_retry_after_then_succeeds(httpserver, tmp_path, universe):
@@ -236,7 +238,9 @@ def test_429_waits_for_retry_after_then_succeeds(httpserver, tmp_path, universe)
     assert time.monotonic() - began >= 1.0
     assert len(frame) == 4
     assert len(httpserver.log) == 2
-    assert len(landed_files(tmp_path)) == 1
+    # The 429 body is kept beside the good one.
+    names = sorted(p.name.split("_", 1)[1] for p in landed_files(tmp_path))
+    assert names == ["IWM.http429.json", "IWM.json"]
 
 
 @pytest.mark.parametrize(
@@ -369,5 +373,6 @@ def test_key_never_appears_in_messages_or_landing_names(httpserver, tmp_path, un
     assert all(m.startswith("tiingo: IWM") for m in messages)
     assert not [m for m in messages if KEY in m]
     names = [str(p.relative_to(tmp_path)) for p in (tmp_path / "landing").rglob("*")]
-    assert len(landed_files(tmp_path)) == 3
+    # Every body is kept: 401, 404, the three bad 200s and both 503 attempts.
+    assert len(landed_files(tmp_path)) == 7
     assert not [n for n in names if KEY in n]

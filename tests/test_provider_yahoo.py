@@ -271,7 +271,9 @@ def test_500_then_200_succeeds(httpserver, tmp_path, universe):
     frame = make_provider(httpserver, tmp_path, universe).prices(["IWM"], START, END)
     assert len(frame) == 3
     assert len(httpserver.log) == 2
-    assert len(landed_files(tmp_path)) == 1
+    # The 500 body is kept beside the good one.
+    names = sorted(p.name.split("_", 1)[1] for p in landed_files(tmp_path))
+    assert names == ["IWM.http500.json", "IWM.json"]
 
 
 def test_429_waits_for_retry_after_then_succeeds(httpserver, tmp_path, universe):
@@ -285,7 +287,9 @@ def test_429_waits_for_retry_after_then_succeeds(httpserver, tmp_path, universe)
     assert time.monotonic() - began >= 1.0
     assert len(frame) == 3
     assert len(httpserver.log) == 2
-    assert len(landed_files(tmp_path)) == 1
+    # The 429 body is kept beside the good one.
+    names = sorted(p.name.split("_", 1)[1] for p in landed_files(tmp_path))
+    assert names == ["IWM.http429.json", "IWM.json"]
 
 
 def test_404_fails_at_once_naming_yahoo_error(httpserver, tmp_path, universe):
