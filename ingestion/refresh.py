@@ -21,6 +21,7 @@ import pandas as pd
 
 from ingestion.calendar import sessions_before, sessions_between, xnys
 from ingestion.config import Settings
+from ingestion.landing import estimates_zone, process_landing_zone
 from ingestion.loader import LoadResult, load_frame, record_failure
 from ingestion.providers import MarketDataProvider
 from ingestion.schemas import ESTIMATES, PRICES, RATES, SESSIONS, Dataset, validate
@@ -115,6 +116,7 @@ def _run(
     fetch: Callable[[list[str], date, date], pd.DataFrame],
     log: Callable[[str], None],
     reload_from: Callable[[str, pd.DataFrame], date | None] | None = None,
+    require_any: bool = True,
 ) -> RefreshReport:
     """Fetch, validate and load key by key; failures are logged per key and collected."""
     for (start, end), keys in sorted(report.windows.items()):
@@ -160,7 +162,7 @@ def _run(
             f"{report.updated} updated, {report.unchanged} unchanged so far"
         )
     attempted = sum(len(keys) for keys in report.windows.values())
-    if attempted and len(report.failures) == attempted:
+    if require_any and attempted and len(report.failures) == attempted:
         raise RefreshError(f"every key failed for raw.{report.table}: {report.failures}")
     return report
 
@@ -268,7 +270,16 @@ def refresh_estimates(
         lambda last: last - ESTIMATE_LOOKBACK,
     )
     report = RefreshReport("earnings_estimates", provider.name, windows)
-    return _run(con, report, ESTIMATES, "raw/earnings_estimates", provider.estimates, log)
+    # Estimates may come only from analysts' drops in the landing zone, so a provider
+    # without them fails its check but not the refresh.
+    _run(
+        con, report, ESTIMATES, "raw/earnings_estimates", provider.estimates, log, require_any=False
+    )
+    landing = process_landing_zone(con, estimates_zone(settings), log)
+    report.loads.extend(item.result for item in landing.loaded)
+    for name, reason in {**landing.quarantined, **landing.failed}.items():
+        report.failures[f"landing file {name}"] = reason
+    return report
 
 
 def session_frame(start: date, end: date) -> pd.DataFrame:
