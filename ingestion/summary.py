@@ -65,7 +65,7 @@ def warehouse_stats(path: Path) -> list[TableStats]:
 
 
 def run_loads(path: Path, since: datetime) -> list[tuple]:
-    """The raw.load_log rows written since `since` (UTC), oldest first."""
+    """Per asset and provider, what the loads since `since` (UTC) did."""
     with duckdb.connect(str(path), read_only=True) as con:
         if not con.execute(
             "select count(*) from information_schema.tables "
@@ -74,9 +74,22 @@ def run_loads(path: Path, since: datetime) -> list[tuple]:
             return []
         return con.execute(
             """
-            select asset, provider, window_start, window_end, rows_inserted, rows_updated,
-                rows_unchanged, status, error
-            from raw.load_log where started_at >= ? order by started_at
+            select
+                asset,
+                provider,
+                min(window_start),
+                max(window_end),
+                sum(rows_inserted),
+                sum(rows_updated),
+                sum(rows_unchanged),
+                count(*) filter (where status <> 'failed'),
+                string_agg(coalesce(scope, 'load'), ', ' order by scope)
+                    filter (where status = 'failed'),
+                string_agg(scope, ', ' order by scope) filter (where status = 'restated'),
+            from raw.load_log
+            where started_at >= ?
+            group by asset, provider
+            order by asset, provider
             """,
             [since],
         ).fetchall()
@@ -89,18 +102,26 @@ def print_summary(
     since: datetime | None = None,
     console: Console | None = None,
 ) -> None:
-    console = console or Console(width=max(Console().width, 120))
+    console = console or Console(width=max(Console().width, 150))
     if not path.exists():
         console.print(f"[bold]{status}[/bold] in {seconds:.1f} s; no warehouse at {path}")
         return
     if since is not None:
         loads = Table(title="Loads in this run", title_justify="left")
-        for column in ("asset", "provider", "window", "inserted", "updated", "unchanged", "status"):
-            loads.add_column(column, no_wrap=True)
-        for asset, provider, start, end, ins, upd, same, state, error in run_loads(path, since):
-            shown = state if not error else f"{state}: {error.splitlines()[0][:60]}"
+        for column in ("asset", "provider", "window", "inserted", "updated", "unchanged", "loads"):
+            loads.add_column(
+                column, no_wrap=column != "loads", min_width=36 if column == "loads" else None
+            )
+        for asset, provider, start, end, ins, upd, same, ok, failed, restated in run_loads(
+            path, since
+        ):
+            outcome = f"{ok} ok"
+            if restated:
+                outcome += f"; history reloaded: {restated}"
+            if failed:
+                outcome += f"; [bold red]FAILED: {failed}[/bold red]"
             loads.add_row(
-                asset, provider, f"{start} .. {end}", f"{ins:,}", f"{upd:,}", f"{same:,}", shown
+                asset, provider, f"{start} .. {end}", f"{ins:,}", f"{upd:,}", f"{same:,}", outcome
             )
         console.print(loads)
     table = Table(title=f"Warehouse {path}", title_justify="left")
