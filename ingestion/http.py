@@ -116,6 +116,8 @@ class HttpClient:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        if self.landing is not None:
+            self.landing.prune(self.provider)
         timeout = httpx.Timeout(
             self.settings.timeout_seconds, connect=self.settings.connect_timeout_seconds
         )

@@ -100,9 +100,12 @@ class LandingReport:
 
 
 def process_landing_zone(
-    con: duckdb.DuckDBPyConnection, zone: Path, log: Callable[[str], None] = print
+    con: duckdb.DuckDBPyConnection,
+    zone: Path,
+    log: Callable[[str], None] = print,
+    only: str | None = None,
 ) -> LandingReport:
-    """Load, archive or quarantine every CSV file directly in `zone`.
+    """Load, archive or quarantine every CSV file directly in `zone` (or just `only`).
 
     `con` must hold the raw schema (`ingestion.loader.ensure_raw_schema`).
     """
@@ -111,6 +114,8 @@ def process_landing_zone(
         log(f"{PROVIDER}: {zone} does not exist, nothing to load")
         return report
     for entry in sorted(zone.iterdir(), key=lambda p: p.name):
+        if only is not None and entry.name != only:
+            continue
         if not entry.name.endswith(".csv"):
             if entry.name not in (ARCHIVE, QUARANTINE):
                 report.ignored.append(entry.name)

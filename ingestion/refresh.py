@@ -252,6 +252,23 @@ def refresh_rates(
     return _run(con, report, RATES, "raw/rates", provider.rates, log)
 
 
+def load_landing_file(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    name: str,
+    log: Callable[[str], None] = print,
+) -> RefreshReport:
+    """Load one dropped estimates file (the landing sensor's run), nothing else."""
+    report = RefreshReport("earnings_estimates", "landing")
+    landing = process_landing_zone(con, estimates_zone(settings), log, only=name)
+    report.loads.extend(item.result for item in landing.loaded)
+    for file_name, reason in {**landing.quarantined, **landing.failed}.items():
+        report.failures[f"landing file {file_name}"] = reason
+    if not landing.loaded and not report.failures:
+        report.failures[f"landing file {name}"] = "no longer in the landing zone"
+    return report
+
+
 def refresh_estimates(
     con: duckdb.DuckDBPyConnection,
     provider: MarketDataProvider,

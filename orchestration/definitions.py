@@ -10,6 +10,7 @@ from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.checks import raw_checks
 from orchestration.jobs import refresh_all
+from orchestration.landing_sensor import estimates_landing_job, estimates_landing_sensor
 from orchestration.resources import build_resources
 from orchestration.schedules import (
     ingestion_job,
@@ -21,8 +22,8 @@ from orchestration.sensors import automation_sensor, run_failure_alert_sensor
 defs = Definitions(
     assets=[*ingestion_assets, warehouse_dbt_models],
     asset_checks=raw_checks,
-    jobs=[refresh_all, ingestion_job],
+    jobs=[refresh_all, ingestion_job, estimates_landing_job],
     schedules=[nightly_ingestion_schedule, weekly_restatement_schedule],
-    sensors=[automation_sensor, run_failure_alert_sensor],
+    sensors=[automation_sensor, run_failure_alert_sensor, estimates_landing_sensor],
     resources=build_resources(),
 )

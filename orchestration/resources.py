@@ -18,13 +18,15 @@ class MarketDataResource(ConfigurableResource):
     """Which provider to ask and for which window; unset fields fall back to the environment.
 
     Settings are read when a step runs, not when the code location loads, so a `dagster
-    dev` left running for days still asks for the latest completed session.
+    dev` left running for days still asks for the latest completed session. With
+    `landing_file`, the estimates asset loads just that dropped file (the landing sensor).
     """
 
     provider: str | None = None
     history_start: str | None = None
     end_date: str | None = None
     lookback_sessions: int | None = None
+    landing_file: str | None = None
 
     def settings(self, warehouse_path: str) -> Settings:
         env = dict(os.environ)

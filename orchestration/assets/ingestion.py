@@ -26,6 +26,7 @@ from ingestion.loader import ensure_raw_schema
 from ingestion.providers import ProviderContext, get_provider
 from ingestion.refresh import (
     RefreshReport,
+    load_landing_file,
     refresh_estimates,
     refresh_prices,
     refresh_rates,
@@ -216,13 +217,16 @@ def rates(
 def earnings_estimates(
     context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
 ) -> MaterializeResult:
-    return _materialize(
-        context,
-        warehouse,
-        market_data,
-        _with_provider(refresh_estimates, "estimates"),
-        "every_universe_loaded",
-    )
+    refresh = _with_provider(refresh_estimates, "estimates")
+    if market_data.landing_file:
+        name = market_data.landing_file
+
+        def refresh(
+            con: duckdb.DuckDBPyConnection, settings: Settings, log: Callable[[str], None]
+        ) -> RefreshReport:
+            return load_landing_file(con, settings, name, log)
+
+    return _materialize(context, warehouse, market_data, refresh, "every_universe_loaded")
 
 
 ingestion_assets = [sessions, prices, rates, earnings_estimates]
