@@ -36,4 +36,112 @@ def prices_are_ohlc_consistent(warehouse: DuckDBResource) -> AssetCheckResult:
     )
 
 
-raw_checks = [prices_are_ohlc_consistent]
+@asset_check(
+    asset=AssetKey(["raw", "prices"]),
+    pool=WAREHOUSE_POOL,
+    description="Every symbol has a price on each XNYS session between its first and last.",
+)
+def prices_have_no_missing_sessions(warehouse: DuckDBResource) -> AssetCheckResult:
+    with warehouse.get_connection() as con:
+        gaps = con.execute(
+            """
+            with spans as (
+                select symbol, min(session_date) as first_day, max(session_date) as last_day
+                from raw.prices group by symbol
+            ),
+            expected as (
+                select spans.symbol, sessions.session_date
+                from spans
+                inner join raw.sessions as sessions
+                    on sessions.session_date between spans.first_day and spans.last_day
+            )
+            select expected.symbol, count(*) as missing, min(expected.session_date) as first_gap
+            from expected
+            anti join raw.prices as prices
+                on prices.symbol = expected.symbol
+                and prices.session_date = expected.session_date
+            group by expected.symbol
+            order by expected.symbol
+            """
+        ).fetchall()
+    described = "; ".join(f"{s}: {n} missing from {d}" for s, n, d in gaps)
+    return AssetCheckResult(
+        passed=not gaps,
+        severity=AssetCheckSeverity.WARN,
+        description=described or "no session missing",
+        metadata={"symbols_with_gaps": [s for s, _n, _d in gaps]},
+    )
+
+
+@asset_check(
+    asset=AssetKey(["raw", "prices"]),
+    pool=WAREHOUSE_POOL,
+    description="Flags daily moves beyond +/-25 % (a warning: they can be real, or a bad print).",
+)
+def prices_have_no_extreme_moves(warehouse: DuckDBResource) -> AssetCheckResult:
+    with warehouse.get_connection() as con:
+        moves = con.execute(
+            """
+            select symbol, session_date, move
+            from (
+                select
+                    symbol,
+                    session_date,
+                    coalesce(adj_close, close)
+                        / lag(coalesce(adj_close, close)) over (
+                            partition by symbol order by session_date
+                        ) - 1 as move,
+                from raw.prices
+            )
+            where abs(move) > 0.25
+            order by symbol, session_date
+            """
+        ).fetchall()
+    described = ", ".join(f"{s} {d} {m:+.1%}" for s, d, m in moves[:20])
+    return AssetCheckResult(
+        passed=not moves,
+        severity=AssetCheckSeverity.WARN,
+        description=described or "no daily move beyond 25 %",
+        metadata={"extreme_moves": len(moves)},
+    )
+
+
+@asset_check(
+    asset=AssetKey(["raw", "rates"]),
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="Rates lie within -1..25 % and the target range's lower limit is below its upper.",
+)
+def rates_are_plausible(warehouse: DuckDBResource) -> AssetCheckResult:
+    with warehouse.get_connection() as con:
+        out_of_bounds = con.execute(
+            "select series_id, observation_date, value from raw.rates "
+            "where value < -1 or value > 25 order by 1, 2"
+        ).fetchall()
+        inverted = con.execute(
+            """
+            select lower_limit.observation_date
+            from raw.rates as lower_limit
+            inner join raw.rates as upper_limit
+                on upper_limit.observation_date = lower_limit.observation_date
+                and upper_limit.series_id = 'DFEDTARU'
+            where lower_limit.series_id = 'DFEDTARL' and lower_limit.value >= upper_limit.value
+            order by 1
+            """
+        ).fetchall()
+    problems = [f"{s} {d} = {v}" for s, d, v in out_of_bounds[:10]]
+    problems += [f"target lower >= upper on {d}" for (d,) in inverted[:10]]
+    return AssetCheckResult(
+        passed=not (out_of_bounds or inverted),
+        severity=AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or "all rates plausible",
+        metadata={"out_of_bounds": len(out_of_bounds), "inverted_target_days": len(inverted)},
+    )
+
+
+raw_checks = [
+    prices_are_ohlc_consistent,
+    prices_have_no_missing_sessions,
+    prices_have_no_extreme_moves,
+    rates_are_plausible,
+]

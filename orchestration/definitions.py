@@ -9,6 +9,7 @@ from dagster import Definitions
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.checks import raw_checks
+from orchestration.freshness import freshness_overdue_sensor
 from orchestration.jobs import refresh_all
 from orchestration.landing_sensor import estimates_landing_job, estimates_landing_sensor
 from orchestration.resources import build_resources
@@ -24,6 +25,11 @@ defs = Definitions(
     asset_checks=raw_checks,
     jobs=[refresh_all, ingestion_job, estimates_landing_job],
     schedules=[nightly_ingestion_schedule, weekly_restatement_schedule],
-    sensors=[automation_sensor, run_failure_alert_sensor, estimates_landing_sensor],
+    sensors=[
+        automation_sensor,
+        run_failure_alert_sensor,
+        estimates_landing_sensor,
+        freshness_overdue_sensor,
+    ],
     resources=build_resources(),
 )

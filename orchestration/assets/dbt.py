@@ -4,12 +4,13 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AutomationCondition
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, AutomationCondition
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.dbt_project import warehouse_dbt_project
+from orchestration.freshness import with_freshness_policy
 
 LAYER_GROUPS = ("staging", "intermediate", "marts")
 
@@ -22,6 +23,11 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetSpec:
+        return with_freshness_policy(super().get_asset_spec(manifest, unique_id, project))
 
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]

@@ -33,6 +33,7 @@ from ingestion.refresh import (
     refresh_sessions,
 )
 from ingestion.universe import load_universe
+from orchestration.freshness import ESTIMATES_FRESHNESS, RATES_FRESHNESS, SESSION_FRESHNESS
 from orchestration.resources import MarketDataResource
 
 WAREHOUSE_POOL = "warehouse"
@@ -141,6 +142,7 @@ def sessions(
 
 @asset(
     key=["raw", "prices"],
+    freshness_policy=SESSION_FRESHNESS,
     check_specs=[
         AssetCheckSpec(
             "every_symbol_loaded",
@@ -170,6 +172,7 @@ def prices(
 
 @asset(
     key=["raw", "rates"],
+    freshness_policy=RATES_FRESHNESS,
     check_specs=[
         AssetCheckSpec(
             "every_series_loaded",
@@ -199,6 +202,7 @@ def rates(
 
 @asset(
     key=["raw", "earnings_estimates"],
+    freshness_policy=ESTIMATES_FRESHNESS,
     check_specs=[
         AssetCheckSpec(
             "every_universe_loaded",

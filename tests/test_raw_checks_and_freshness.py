@@ -1,0 +1,120 @@
+"""Raw-data checks on a real (small) warehouse with corrupted rows, and overdue reporting."""
+
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+from dagster_duckdb import DuckDBResource
+
+from ingestion.config import Settings
+from ingestion.loader import connect, ensure_raw_schema
+from ingestion.providers.sample import SampleProvider
+from ingestion.refresh import refresh_prices, refresh_rates, refresh_sessions
+from orchestration.assets.ingestion import ingestion_assets
+from orchestration.checks import (
+    prices_are_ohlc_consistent,
+    prices_have_no_extreme_moves,
+    prices_have_no_missing_sessions,
+    rates_are_plausible,
+)
+from orchestration.freshness import EXPECTATIONS, overdue
+from orchestration.resources import MarketDataResource, build_resources
+
+QUIET = lambda _message: None  # noqa: E731
+
+
+@pytest.fixture
+def warehouse(warehouse_path, universe):
+    settings = Settings.from_env(
+        {
+            "WAREHOUSE_PATH": str(warehouse_path),
+            "HISTORY_START": "2024-03-01",
+            "SAMPLE_END_DATE": "2024-03-28",
+        }
+    )
+    con = connect(warehouse_path)
+    ensure_raw_schema(con)
+    provider = SampleProvider(universe)
+    refresh_sessions(con, settings, QUIET)
+    refresh_prices(con, provider, universe, settings, QUIET)
+    refresh_rates(con, provider, universe, settings, QUIET)
+    con.close()
+    return DuckDBResource(database=str(warehouse_path))
+
+
+def _sql(resource, statement):
+    with duckdb.connect(resource.database) as con:
+        con.execute(statement)
+
+
+def test_every_check_passes_on_the_sample(warehouse):
+    for check in (
+        prices_are_ohlc_consistent,
+        prices_have_no_missing_sessions,
+        prices_have_no_extreme_moves,
+        rates_are_plausible,
+    ):
+        result = check(warehouse=warehouse)
+        assert result.passed, (check.check_key.name, result.description)
+
+
+def test_a_missing_session_is_named_with_its_symbol(warehouse):
+    _sql(
+        warehouse,
+        "delete from raw.prices where symbol = 'XLE' and session_date in "
+        "('2024-03-12', '2024-03-13')",
+    )
+    result = prices_have_no_missing_sessions(warehouse=warehouse)
+    assert not result.passed
+    assert result.description == "XLE: 2 missing from 2024-03-12"
+
+
+def test_an_extreme_move_is_a_warning_naming_symbol_and_date(warehouse):
+    _sql(
+        warehouse,
+        "update raw.prices set close = close * 1.5, adj_close = adj_close * 1.5, "
+        "high = high * 1.5 where symbol = 'NVDA' and session_date = '2024-03-15'",
+    )
+    result = prices_have_no_extreme_moves(warehouse=warehouse)
+    assert not result.passed
+    assert result.severity.value == "WARN"
+    # Up about 50 % into the 15th and down about a third out of it.
+    assert result.description.startswith("NVDA 2024-03-15 +")
+    assert "NVDA 2024-03-18 -" in result.description
+
+
+def test_an_inverted_target_range_fails_the_blocking_rates_check(warehouse):
+    _sql(
+        warehouse,
+        "update raw.rates set value = 9.0 "
+        "where series_id = 'DFEDTARL' and observation_date = '2024-03-05'",
+    )
+    result = rates_are_plausible(warehouse=warehouse)
+    assert not result.passed
+    assert result.description == "target lower >= upper on 2024-03-05"
+    assert next(iter(rates_are_plausible.check_specs)).blocking
+
+
+def test_a_stale_asset_is_reported_overdue(warehouse_path):
+    instance = DagsterInstance.ephemeral()
+    resources = {
+        **build_resources(str(warehouse_path)),
+        "market_data": MarketDataResource(history_start="2024-03-01", end_date="2024-03-28"),
+    }
+    materialize(ingestion_assets, resources=resources, instance=instance)
+    built = datetime.fromtimestamp(
+        instance.get_latest_materialization_event(AssetKey(["raw", "rates"])).timestamp, tz=UTC
+    )
+
+    # Straight after the build only the marts, never built here, are late.
+    now = built + timedelta(minutes=1)
+    fresh = overdue(instance, EXPECTATIONS, now)
+    assert all("has never been materialized" in sentence for sentence in fresh)
+    assert len(fresh) == 2
+
+    # Ten days on: prices miss several closes and rates are over four days old.
+    later = overdue(instance, EXPECTATIONS, built + timedelta(days=10))
+    assert any(s.startswith("raw/prices was last built") for s in later)
+    assert any(s.startswith("raw/rates was last built") and "4 days" in s for s in later)
+    assert not any(s.startswith("raw/earnings_estimates") for s in later)
