@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
@@ -27,6 +27,19 @@ class MarketDataResource(ConfigurableResource):
     end_date: str | None = None
     lookback_sessions: int | None = None
     landing_file: str | None = None
+    fred_api_key: str | None = None
+    tiingo_api_key: str | None = None
+
+    def provider_env(self) -> dict[str, str]:
+        """The environment providers read, with API keys as Dagster resolved them."""
+        env = dict(os.environ)
+        for name, value in (
+            ("FRED_API_KEY", self.fred_api_key),
+            ("TIINGO_API_KEY", self.tiingo_api_key),
+        ):
+            if value:
+                env[name] = value
+        return env
 
     def settings(self, warehouse_path: str) -> Settings:
         env = dict(os.environ)
@@ -53,6 +66,10 @@ def dbt_executable() -> str:
         if (folder / "dbt").exists():
             return str(folder / "dbt")
     return shutil.which("dbt") or "dbt"
+
+
+def _secret(name: str) -> EnvVar | None:
+    return EnvVar(name) if os.environ.get(name) else None
 
 
 def build_resources(

@@ -4,7 +4,6 @@ Every asset here writes the warehouse, so all of them sit in the `warehouse` poo
 dagster.yaml limits to one step at a time (DuckDB allows one writer per file).
 """
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,12 +106,14 @@ def _date_column(table: str) -> str:
     }[table]
 
 
-def _with_provider(refresh: Callable[..., RefreshReport], dataset: str) -> Refresh:
+def _with_provider(
+    refresh: Callable[..., RefreshReport], dataset: str, market_data: MarketDataResource
+) -> Refresh:
     def run(
         con: duckdb.DuckDBPyConnection, settings: Settings, log: Callable[[str], None]
     ) -> RefreshReport:
         universe = load_universe()
-        context = ProviderContext(universe, settings, dict(os.environ))
+        context = ProviderContext(universe, settings, market_data.provider_env())
         provider = get_provider(settings.provider_for(dataset), context)
         return refresh(con, provider, universe, settings, log)
 
@@ -165,7 +166,7 @@ def prices(
         context,
         warehouse,
         market_data,
-        _with_provider(refresh_prices, "prices"),
+        _with_provider(refresh_prices, "prices", market_data),
         "every_symbol_loaded",
     )
 
@@ -195,7 +196,7 @@ def rates(
         context,
         warehouse,
         market_data,
-        _with_provider(refresh_rates, "rates"),
+        _with_provider(refresh_rates, "rates", market_data),
         "every_series_loaded",
     )
 
@@ -221,7 +222,7 @@ def rates(
 def earnings_estimates(
     context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
 ) -> MaterializeResult:
-    refresh = _with_provider(refresh_estimates, "estimates")
+    refresh = _with_provider(refresh_estimates, "estimates", market_data)
     if market_data.landing_file:
         name = market_data.landing_file
 
