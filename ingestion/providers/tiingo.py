@@ -14,7 +14,6 @@ split- and dividend-adjusted close. Tiingo has no codes for the indexes.
 """
 
 import json
-import math
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -23,6 +22,7 @@ import pandas as pd
 
 from ingestion.http import HttpClient, HttpSettings, LandingZone
 from ingestion.providers.base import ProviderError
+from ingestion.providers.json_prices import checked_price, checked_volume, price_frame
 from ingestion.universe import Instrument
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ FIELDS = {
     "adjClose": "adj_close",
     "volume": "volume",
 }
-COLUMNS = ("symbol", "session_date", "open", "high", "low", "close", "adj_close", "volume")
 
 
 def prices_params(start: date, end: date) -> dict[str, str]:
@@ -55,7 +54,7 @@ def prices_params(start: date, end: date) -> dict[str, str]:
 
 def empty_prices() -> pd.DataFrame:
     """A prices frame with no rows and the provider-boundary dtypes."""
-    return _frame([])
+    return price_frame([], NAME)
 
 
 def parse_prices(body: bytes, symbol: str, start: date, end: date) -> pd.DataFrame:
@@ -87,13 +86,13 @@ def parse_prices(body: bytes, symbol: str, start: date, end: date) -> pd.DataFra
         if missing:
             raise ProviderError(f"{row}: missing column(s) {missing} (row {position})")
         values = {
-            column: _price(item[field], field, row)
+            column: checked_price(item[field], field, row)
             for field, column in FIELDS.items()
             if column != "volume"
         }
         if values["close"] is None or not start <= session <= end:
             continue
-        volume = _volume(item["volume"], row)
+        volume = checked_volume(item["volume"], row)
         rows.append(
             (
                 symbol,
@@ -106,7 +105,7 @@ def parse_prices(body: bytes, symbol: str, start: date, end: date) -> pd.DataFra
                 volume,
             )
         )
-    return _frame(rows)
+    return price_frame(rows, NAME)
 
 
 def _load_json(body: bytes, where: str) -> Any:
@@ -133,48 +132,6 @@ def _session_date(item: dict[str, Any], where: str, position: int) -> date:
         return datetime.fromisoformat(text).date()
     except ValueError:
         raise ProviderError(f"{where}: row {position}: date {text!r} is not a date") from None
-
-
-def _number(value: Any, field: str, row: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ProviderError(f"{row}: {field} {value!r} is not a number")
-    return float(value)
-
-
-def _price(value: Any, field: str, row: str) -> float | None:
-    number = _number(value, field, row)
-    if number is not None and number <= 0:
-        raise ProviderError(f"{row}: {field} {value!r} is not a positive price")
-    return number
-
-
-def _volume(value: Any, row: str) -> int | None:
-    number = _number(value, "volume", row)
-    if number is None:
-        return None
-    if number < 0 or not number.is_integer():
-        raise ProviderError(f"{row}: volume {value!r} is not a whole, non-negative number")
-    return int(number)
-
-
-def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    data = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
-    frame = pd.DataFrame(
-        {
-            "symbol": pd.Series(data[0], dtype="str"),
-            "session_date": pd.Series(pd.to_datetime(list(data[1])), dtype="datetime64[ns]"),
-            "open": pd.Series(data[2], dtype="float64"),
-            "high": pd.Series(data[3], dtype="float64"),
-            "low": pd.Series(data[4], dtype="float64"),
-            "close": pd.Series(data[5], dtype="float64"),
-            "adj_close": pd.Series(data[6], dtype="float64"),
-            "volume": pd.Series(data[7], dtype="Int64"),
-        }
-    )
-    frame["source"] = pd.Series([NAME] * len(frame), dtype="str")
-    return frame
 
 
 class TiingoProvider:

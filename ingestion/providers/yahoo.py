@@ -27,6 +27,7 @@ import pandas as pd
 
 from ingestion.http import HttpClient, HttpSettings, LandingZone
 from ingestion.providers.base import ProviderError
+from ingestion.providers.json_prices import checked_price, checked_volume, price_frame
 from ingestion.universe import Instrument
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ NAME = "yahoo"
 DEFAULT_BASE_URL = "https://query1.finance.yahoo.com/v8/finance/chart/"
 DEFAULT_TIMEZONE = "America/New_York"
 PRICE_FIELDS = ("open", "high", "low", "close")
-COLUMNS = ("symbol", "session_date", "open", "high", "low", "close", "adj_close", "volume")
 
 
 def chart_params(start: date, end: date) -> dict[str, str]:
@@ -56,7 +56,7 @@ def _epoch(day: date) -> int:
 
 def empty_prices() -> pd.DataFrame:
     """A prices frame with no rows and the provider-boundary dtypes."""
-    return _frame([])
+    return price_frame([], NAME)
 
 
 def parse_chart(
@@ -118,16 +118,16 @@ def parse_chart(
             )
         previous = session
         row = f"{where}: {session}"
-        close = _price(columns["close"][position], "close", row)
+        close = checked_price(columns["close"][position], "close", row)
         if close is None or not start <= session <= end:
             continue
-        prices = [_price(columns[f][position], f, row) for f in ("open", "high", "low")]
-        adj_close = _price(columns["adj_close"][position], "adj_close", row)
-        volume = _volume(columns["volume"][position], row)
+        prices = [checked_price(columns[f][position], f, row) for f in ("open", "high", "low")]
+        adj_close = checked_price(columns["adj_close"][position], "adj_close", row)
+        volume = checked_volume(columns["volume"][position], row)
         if zero_volume_is_missing and volume == 0:
             volume = None
         rows.append((symbol, session, *prices, close, adj_close, volume))
-    return _frame(rows)
+    return price_frame(rows, NAME)
 
 
 def _load_json(body: bytes, where: str) -> Any:
@@ -199,48 +199,6 @@ def _session_date(stamp: Any, zone: ZoneInfo, where: str, position: int) -> date
         raise ProviderError(
             f"{where}: row {position}: timestamp {stamp!r} is out of range"
         ) from None
-
-
-def _number(value: Any, field: str, row: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ProviderError(f"{row}: {field} {value!r} is not a number")
-    return float(value)
-
-
-def _price(value: Any, field: str, row: str) -> float | None:
-    number = _number(value, field, row)
-    if number is not None and number <= 0:
-        raise ProviderError(f"{row}: {field} {value!r} is not a positive price")
-    return number
-
-
-def _volume(value: Any, row: str) -> int | None:
-    number = _number(value, "volume", row)
-    if number is None:
-        return None
-    if number < 0 or not number.is_integer():
-        raise ProviderError(f"{row}: volume {value!r} is not a whole, non-negative number")
-    return int(number)
-
-
-def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    data = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
-    frame = pd.DataFrame(
-        {
-            "symbol": pd.Series(data[0], dtype="str"),
-            "session_date": pd.Series(pd.to_datetime(list(data[1])), dtype="datetime64[ns]"),
-            "open": pd.Series(data[2], dtype="float64"),
-            "high": pd.Series(data[3], dtype="float64"),
-            "low": pd.Series(data[4], dtype="float64"),
-            "close": pd.Series(data[5], dtype="float64"),
-            "adj_close": pd.Series(data[6], dtype="float64"),
-            "volume": pd.Series(data[7], dtype="Int64"),
-        }
-    )
-    frame["source"] = pd.Series([NAME] * len(frame), dtype="str")
-    return frame
 
 
 class YahooProvider:
