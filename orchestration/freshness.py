@@ -88,7 +88,8 @@ def overdue(
                 )
         elif item.max_age is not None and now - built > item.max_age:
             late.append(
-                f"{name} was last built {built:%Y-%m-%d %H:%M} UTC, over {item.max_age} ago"
+                f"{name} was last built {built:%Y-%m-%d %H:%M} UTC, "
+                f"over {item.max_age.days} days ago"
             )
     return late
 
