@@ -2,7 +2,8 @@
 
 A refresh asks from the last stored date minus a lookback (so restatements of the last
 few sessions are picked up and counted as updates) to the end date; keys with nothing
-stored, or stored from another provider, start at HISTORY_START.
+stored, or stored from another provider, start at HISTORY_START. A backfill of a date
+range re-reads at least that whole range.
 
 Each key (symbol, series, universe) is fetched, validated and loaded on its own and logged
 in raw.load_log with its outcome, so one failing symbol never loses the others. When a
@@ -199,12 +200,22 @@ def adjustment_changed(con: duckdb.DuckDBPyConnection, symbol: str, frame: pd.Da
     return differs > 0
 
 
+def _reaching_back_to(
+    step_back: Callable[[date], date], window_start: date | None
+) -> Callable[[date], date]:
+    """A backfill of [window_start, end] re-reads the whole range whatever is stored."""
+    if window_start is None:
+        return step_back
+    return lambda last: min(step_back(last), window_start)
+
+
 def refresh_prices(
     con: duckdb.DuckDBPyConnection,
     provider: MarketDataProvider,
     universe: Universe,
     settings: Settings,
     log: Callable[[str], None] = print,
+    window_start: date | None = None,
 ) -> RefreshReport:
     windows = plan_windows(
         con,
@@ -214,7 +225,9 @@ def refresh_prices(
         universe.symbols,
         settings.history_start,
         settings.end_date,
-        lambda last: sessions_before(last, settings.lookback_sessions),
+        _reaching_back_to(
+            lambda last: sessions_before(last, settings.lookback_sessions), window_start
+        ),
         provider=provider.name,
     )
     report = RefreshReport("prices", provider.name, windows)
@@ -236,6 +249,7 @@ def refresh_rates(
     universe: Universe,
     settings: Settings,
     log: Callable[[str], None] = print,
+    window_start: date | None = None,
 ) -> RefreshReport:
     windows = plan_windows(
         con,
@@ -245,7 +259,9 @@ def refresh_rates(
         universe.series_ids,
         settings.history_start,
         settings.end_date,
-        lambda last: sessions_before(last, settings.lookback_sessions),
+        _reaching_back_to(
+            lambda last: sessions_before(last, settings.lookback_sessions), window_start
+        ),
         provider=provider.name,
     )
     report = RefreshReport("rates", provider.name, windows)

@@ -16,7 +16,7 @@ from dagster import (
     schedule,
 )
 
-from ingestion.calendar import is_session
+from ingestion.calendar import is_session, sessions_before
 
 NEW_YORK = "America/New_York"
 WEEKLY_LOOKBACK_SESSIONS = 25
@@ -43,7 +43,11 @@ def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest
     day = context.scheduled_execution_time.astimezone(_zone()).date()
     if not is_session(day):
         return SkipReason(f"{day.isoformat()} is not an NYSE session (weekend or holiday)")
-    return RunRequest(run_key=f"nightly-{day.isoformat()}", tags={"session_date": day.isoformat()})
+    return RunRequest(
+        run_key=f"nightly-{day.isoformat()}",
+        partition_key=day.isoformat(),
+        tags={"session_date": day.isoformat()},
+    )
 
 
 @schedule(
@@ -59,8 +63,10 @@ def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest
 )
 def weekly_restatement_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     day = context.scheduled_execution_time.astimezone(_zone()).date()
+    last_session = sessions_before(day, 0)
     return RunRequest(
         run_key=f"weekly-{day.isoformat()}",
+        partition_key=last_session.isoformat(),
         run_config={
             "resources": {
                 "market_data": {"config": {"lookback_sessions": WEEKLY_LOOKBACK_SESSIONS}}

@@ -29,7 +29,9 @@ STG_PRICES = AssetKey(["staging", "stg_market__prices"])
 
 
 def _tick(schedule, when: datetime):
-    context = build_schedule_context(scheduled_execution_time=when)
+    context = build_schedule_context(
+        scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    )
     return schedule.evaluate_tick(context)
 
 
@@ -37,6 +39,7 @@ def test_nightly_schedule_runs_on_a_session():
     data = _tick(nightly_ingestion_schedule, datetime(2024, 3, 28, 18, 30, tzinfo=NEW_YORK))
     assert [r.run_key for r in data.run_requests] == ["nightly-2024-03-28"]
     assert data.run_requests[0].tags["session_date"] == "2024-03-28"
+    assert data.run_requests[0].partition_key == "2024-03-28"
 
 
 def test_nightly_schedule_skips_a_holiday_and_a_weekend():
@@ -52,6 +55,7 @@ def test_weekly_schedule_rereads_a_longer_lookback():
     data = _tick(weekly_restatement_schedule, datetime(2024, 3, 30, 8, 0, tzinfo=NEW_YORK))
     (request,) = data.run_requests
     assert request.run_key == "weekly-2024-03-30"
+    assert request.partition_key == "2024-03-28"  # Good Friday: the week's last session
     assert request.run_config["resources"]["market_data"]["config"]["lookback_sessions"] == 25
 
 
@@ -84,6 +88,7 @@ def test_automation_requests_staging_after_raw_updates_unless_a_blocking_check_f
         [*ingestion_assets, warehouse_dbt_models, prices_are_ohlc_consistent],
         resources=resources,
         instance=instance,
+        partition_key="2024-03-28",
     )
     assert everything.success
     first = evaluate_automation_conditions(defs=automated, instance=instance)
@@ -97,6 +102,7 @@ def test_automation_requests_staging_after_raw_updates_unless_a_blocking_check_f
         resources=resources,
         instance=instance,
         selection=prices_only,
+        partition_key="2024-03-28",
     ).success
     second = evaluate_automation_conditions(
         defs=automated, instance=instance, cursor=settled.cursor
@@ -117,6 +123,7 @@ def test_automation_requests_staging_after_raw_updates_unless_a_blocking_check_f
         instance=instance,
         selection=prices_only,
         raise_on_error=False,
+        partition_key="2024-03-28",
     )
     assert not check.success  # a failed blocking check fails its run
     evaluations = check.get_asset_check_evaluations()

@@ -19,6 +19,7 @@ from dagster import (
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.checks import raw_checks
+from orchestration.definitions import defs
 from orchestration.resources import MarketDataResource, build_resources
 from orchestration.schedules import ingestion_job, nightly_ingestion_schedule
 
@@ -42,7 +43,9 @@ def _latest(path, sql):
 def test_the_nightly_tick_carries_a_new_session_into_the_marts(warehouse_path):
     instance = DagsterInstance.ephemeral()
     day_n = _resources(warehouse_path, "2024-03-27")
-    assert materialize(EVERYTHING, resources=day_n, instance=instance).success
+    assert materialize(
+        EVERYTHING, resources=day_n, instance=instance, partition_key="2024-03-27"
+    ).success
     assert str(_latest(warehouse_path, "select max(session_date) from marts.divergence_daily")) == (
         "2024-03-27"
     )
@@ -59,7 +62,8 @@ def test_the_nightly_tick_carries_a_new_session_into_the_marts(warehouse_path):
         build_schedule_context(
             scheduled_execution_time=datetime(
                 2024, 3, 28, 18, 30, tzinfo=ZoneInfo("America/New_York")
-            )
+            ),
+            repository_def=defs.get_repository_def(),
         )
     )
     (request,) = tick.run_requests
@@ -68,7 +72,13 @@ def test_the_nightly_tick_carries_a_new_session_into_the_marts(warehouse_path):
     # The nightly job: calendar, prices and rates, with the checks of those assets.
     day_n1 = _resources(warehouse_path, "2024-03-28")
     job_keys = [key for key in ingestion_job.selection.resolve(automated.resolve_asset_graph())]
-    assert materialize(EVERYTHING, resources=day_n1, instance=instance, selection=job_keys).success
+    assert materialize(
+        EVERYTHING,
+        resources=day_n1,
+        instance=instance,
+        selection=job_keys,
+        partition_key=request.partition_key,
+    ).success
 
     requested = evaluate_automation_conditions(
         defs=automated, instance=instance, cursor=settled.cursor

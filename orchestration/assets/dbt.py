@@ -4,7 +4,13 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, AutomationCondition
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    AssetSpec,
+    AutomationCondition,
+)
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
@@ -13,6 +19,21 @@ from orchestration.dbt_project import warehouse_dbt_project
 from orchestration.freshness import with_freshness_policy
 
 LAYER_GROUPS = ("staging", "intermediate", "marts")
+
+
+# Eager, except that the daily-partitioned raw tables count as present once any day is
+# loaded (eager would wait for every day since HISTORY_START), and never on top of a
+# failed blocking check.
+PARTITIONED_INPUTS = AssetSelection.assets(AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"]))
+MODEL_AUTOMATION = (
+    (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated())
+    .since_last_handled()
+    .with_label("an input was refreshed")
+    & ~AutomationCondition.any_deps_missing().ignore(PARTITIONED_INPUTS)
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+    & AutomationCondition.all_deps_blocking_checks_passed()
+)
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -32,8 +53,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> AutomationCondition | None:
-        # Rebuild when an input was refreshed, but never on top of a failed blocking check.
-        return AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed()
+        return MODEL_AUTOMATION
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])

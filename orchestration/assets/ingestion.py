@@ -5,6 +5,8 @@ dagster.yaml limits to one step at a time (DuckDB allows one writer per file).
 """
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -14,6 +16,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -33,6 +36,7 @@ from ingestion.refresh import (
 )
 from ingestion.universe import load_universe
 from orchestration.freshness import ESTIMATES_FRESHNESS, RATES_FRESHNESS, SESSION_FRESHNESS
+from orchestration.partitions import DAILY_PARTITIONS
 from orchestration.resources import MarketDataResource
 
 WAREHOUSE_POOL = "warehouse"
@@ -106,8 +110,19 @@ def _date_column(table: str) -> str:
     }[table]
 
 
+def partition_window(context: AssetExecutionContext) -> tuple[date, date] | None:
+    """The calendar days of the run's partition or partition range, if it has one."""
+    if not context.has_partition_key_range:
+        return None
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()
+
+
 def _with_provider(
-    refresh: Callable[..., RefreshReport], dataset: str, market_data: MarketDataResource
+    refresh: Callable[..., RefreshReport],
+    dataset: str,
+    market_data: MarketDataResource,
+    window: tuple[date, date] | None = None,
 ) -> Refresh:
     def run(
         con: duckdb.DuckDBPyConnection, settings: Settings, log: Callable[[str], None]
@@ -115,7 +130,12 @@ def _with_provider(
         universe = load_universe()
         context = ProviderContext(universe, settings, market_data.provider_env())
         provider = get_provider(settings.provider_for(dataset), context)
-        return refresh(con, provider, universe, settings, log)
+        if window is None:
+            return refresh(con, provider, universe, settings, log)
+        # A partition run loads up to the partition's last day (never past the last
+        # completed session) and re-reads at least its whole range.
+        bounded = replace(settings, end_date=min(settings.end_date, window[1]))
+        return refresh(con, provider, universe, bounded, log, window_start=window[0])
 
     return run
 
@@ -143,6 +163,8 @@ def sessions(
 
 @asset(
     key=["raw", "prices"],
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
     freshness_policy=SESSION_FRESHNESS,
     check_specs=[
         AssetCheckSpec(
@@ -166,13 +188,15 @@ def prices(
         context,
         warehouse,
         market_data,
-        _with_provider(refresh_prices, "prices", market_data),
+        _with_provider(refresh_prices, "prices", market_data, partition_window(context)),
         "every_symbol_loaded",
     )
 
 
 @asset(
     key=["raw", "rates"],
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
     freshness_policy=RATES_FRESHNESS,
     check_specs=[
         AssetCheckSpec(
@@ -196,7 +220,7 @@ def rates(
         context,
         warehouse,
         market_data,
-        _with_provider(refresh_rates, "rates", market_data),
+        _with_provider(refresh_rates, "rates", market_data, partition_window(context)),
         "every_series_loaded",
     )
 
