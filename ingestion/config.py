@@ -90,6 +90,13 @@ def warehouse_path_from_env(env: Mapping[str, str] | None = None) -> Path:
     return resolve_from_root(env.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH)
 
 
+def serving_dir_from_env(warehouse_path: Path, env: Mapping[str, str] | None = None) -> Path:
+    """SERVING_DIR, else a `serving` folder beside the warehouse (data/serving by default)."""
+    env = os.environ if env is None else env
+    configured = (env.get("SERVING_DIR") or "").strip()
+    return resolve_from_root(configured) if configured else warehouse_path.parent / "serving"
+
+
 def _date_setting(env: Mapping[str, str], name: str, default: date | None) -> date | None:
     text = (env.get(name) or "").strip()
     if not text:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
 
-from ingestion.config import Settings
+from ingestion.config import Settings, serving_dir_from_env
+from ingestion.publish import SERVING_FILE
 from ingestion.summary import print_summary
 from orchestration.resources import default_warehouse_path
 
@@ -58,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if failed:
         status += f" (failed steps: {', '.join(failed)})"
-    print_summary(Path(default_warehouse_path()), status, seconds, since=started_at)
+    warehouse = Path(default_warehouse_path())
+    print_summary(warehouse, status, seconds, since=started_at)
+    serving = serving_dir_from_env(warehouse)
+    if result.success and (serving / SERVING_FILE).exists():
+        print(f"Serving (read-only): {serving / SERVING_FILE}")
+        print(f"Parquet: {serving / 'parquet'}")
     return 0 if result.success else 1
 
 

@@ -77,8 +77,8 @@ def test_refresh_all_selects_every_asset():
     job = defs.resolve_job_def("refresh_all")
     assert job.executor_def.name == "in_process"
     selected = {node.name for node in job.graph.node_defs}
-    # four ingestion assets, four raw checks and one dbt invocation
-    assert len(selected) == 9
+    # four ingestion assets, four raw checks, one dbt invocation and the publication
+    assert len(selected) == 10
 
 
 def test_importing_the_code_location_does_not_open_the_warehouse(tmp_path):

@@ -1,0 +1,92 @@
+"""Publishing: the serving file and Parquet hold the marts as built, with types, comments
+and a watermark; a failed blocking check leaves the last publication byte-identical."""
+
+import hashlib
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.assets.ingestion import ingestion_assets
+from orchestration.assets.serving import published_marts
+from orchestration.checks import raw_checks
+from orchestration.resources import MarketDataResource, build_resources
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_serving_file_matches_the_warehouse(built):
+    path, result, instance = built
+    serving = path.parent / "serving" / "serving.duckdb"
+    assert any(
+        m.asset_key.to_user_string() == "serving/published_marts"
+        for m in result.get_asset_materialization_events()
+    )
+    with (
+        duckdb.connect(str(path), read_only=True) as source,
+        duckdb.connect(str(serving), read_only=True) as published,
+    ):
+        marts = [
+            r[0]
+            for r in source.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
+        assert len(marts) == 11
+        for mart in marts:
+            expected = source.execute(
+                f"select count(*), sum(hash(t)) from marts.{mart} t"
+            ).fetchone()
+            assert (
+                published.execute(f"select count(*), sum(hash(t)) from marts.{mart} t").fetchone()
+                == expected
+            ), mart
+        columns = (
+            "select column_name, data_type, comment from duckdb_columns() "
+            "where schema_name = 'marts' and table_name = 'streak_status' order by 1"
+        )
+        assert published.execute(columns).fetchall() == source.execute(columns).fetchall()
+        (comment,) = published.execute(
+            "select comment from duckdb_tables() where table_name = 'divergence_daily'"
+        ).fetchone()
+        assert comment.startswith("Daily divergence of each pair")
+        data_through, run_id = published.execute(
+            "select data_through, run_id from meta.publication"
+        ).fetchone()
+        assert str(data_through) == "2024-04-05"
+        # The latest publication of this instance (another test may have published again).
+        latest = instance.get_latest_materialization_event(AssetKey(["serving", "published_marts"]))
+        assert run_id == latest.run_id
+        assert published.execute("select count(*) from universe.instruments").fetchone() == (36,)
+        parquet = path.parent / "serving" / "parquet" / "divergence_daily.parquet"
+        assert published.execute(f"select count(*) from '{parquet}'").fetchone() == (
+            source.execute("select count(*) from marts.divergence_daily").fetchone()
+        )
+
+
+def test_a_failed_blocking_check_leaves_the_publication_untouched(warehouse_path):
+    everything = [*ingestion_assets, warehouse_dbt_models, published_marts, *raw_checks]
+    resources = {
+        **build_resources(str(warehouse_path)),
+        "market_data": MarketDataResource(history_start="2024-03-01", end_date="2024-03-28"),
+    }
+    instance = DagsterInstance.ephemeral()
+    assert materialize(everything, resources=resources, instance=instance).success
+    serving = warehouse_path.parent / "serving" / "serving.duckdb"
+    before = hashlib.sha256(serving.read_bytes()).hexdigest()
+
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute(
+            "update raw.prices set low = high + 1 "
+            "where symbol = 'RUT' and session_date = '2024-03-04'"
+        )
+    again = materialize(everything, resources=resources, instance=instance, raise_on_error=False)
+    assert not again.success
+    failed = [e.check_name for e in again.get_asset_check_evaluations() if not e.passed]
+    assert failed == ["prices_are_ohlc_consistent"]
+    assert not any(
+        m.asset_key.to_user_string() == "serving/published_marts"
+        for m in again.get_asset_materialization_events()
+    )
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
