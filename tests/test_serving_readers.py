@@ -1,0 +1,81 @@
+"""A reader queries the serving file in a loop while a full refresh and publish run: it
+never fails and never sees a mix of two publications."""
+
+import json
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, materialize
+
+from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.assets.ingestion import ingestion_assets
+from orchestration.assets.serving import published_marts
+from orchestration.checks import raw_checks
+from orchestration.resources import MarketDataResource, build_resources
+
+pytestmark = pytest.mark.slow
+
+EVERYTHING = [*ingestion_assets, warehouse_dbt_models, published_marts, *raw_checks]
+
+READER = r"""
+import json, os, sys, time
+import duckdb
+serving, stop, out = sys.argv[1:4]
+seen, errors, deadline = [], [], time.monotonic() + 120
+while not os.path.exists(stop) and time.monotonic() < deadline:
+    try:
+        with duckdb.connect(serving, read_only=True) as con:
+            rows = con.execute("select count(*) from marts.divergence_daily").fetchone()[0]
+            through = str(con.execute("select data_through from meta.publication").fetchone()[0])
+        seen.append([rows, through])
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+json.dump({"seen": seen, "errors": errors}, open(out, "w"))
+"""
+
+
+def _resources(path, end):
+    return {
+        **build_resources(str(path)),
+        "market_data": MarketDataResource(history_start="2024-02-01", end_date=end),
+    }
+
+
+def _publication(serving):
+    with duckdb.connect(str(serving), read_only=True) as con:
+        rows = con.execute("select count(*) from marts.divergence_daily").fetchone()[0]
+        through = str(con.execute("select data_through from meta.publication").fetchone()[0])
+    return [rows, through]
+
+
+def test_readers_never_fail_or_see_a_mix_during_a_refresh(warehouse_path, tmp_path):
+    instance = DagsterInstance.ephemeral()
+    assert materialize(
+        EVERYTHING, resources=_resources(warehouse_path, "2024-03-15"), instance=instance
+    ).success
+    serving = warehouse_path.parent / "serving" / "serving.duckdb"
+    first = _publication(serving)
+
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(serving), str(stop), str(out)])
+    try:
+        time.sleep(1.0)
+        assert materialize(
+            EVERYTHING, resources=_resources(warehouse_path, "2024-03-28"), instance=instance
+        ).success
+        time.sleep(1.0)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    second = _publication(serving)
+    report = json.loads(out.read_text())
+
+    assert first != second  # the refresh published new data
+    assert report["errors"] == []
+    assert len(report["seen"]) > 20
+    assert {tuple(s) for s in report["seen"]} <= {tuple(first), tuple(second)}
+    assert tuple(report["seen"][-1]) == tuple(second)
+    print(f"reader: {len(report['seen'])} queries, {len(report['errors'])} errors")
