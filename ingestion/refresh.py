@@ -209,6 +209,32 @@ def _reaching_back_to(
     return lambda last: min(step_back(last), window_start)
 
 
+def _plan_daily(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    key_column: str,
+    date_column: str,
+    keys: list[str],
+    settings: Settings,
+    provider: str,
+    window_start: date | None,
+) -> dict[Window, list[str]]:
+    """Windows for a daily table: the lookback in sessions, widened to a backfill range."""
+    return plan_windows(
+        con,
+        table,
+        key_column,
+        date_column,
+        keys,
+        settings.history_start,
+        settings.end_date,
+        _reaching_back_to(
+            lambda last: sessions_before(last, settings.lookback_sessions), window_start
+        ),
+        provider=provider,
+    )
+
+
 def refresh_prices(
     con: duckdb.DuckDBPyConnection,
     provider: MarketDataProvider,
@@ -217,18 +243,15 @@ def refresh_prices(
     log: Callable[[str], None] = print,
     window_start: date | None = None,
 ) -> RefreshReport:
-    windows = plan_windows(
+    windows = _plan_daily(
         con,
         "prices",
         "symbol",
         "session_date",
         universe.symbols,
-        settings.history_start,
-        settings.end_date,
-        _reaching_back_to(
-            lambda last: sessions_before(last, settings.lookback_sessions), window_start
-        ),
-        provider=provider.name,
+        settings,
+        provider.name,
+        window_start,
     )
     report = RefreshReport("prices", provider.name, windows)
 
@@ -251,18 +274,15 @@ def refresh_rates(
     log: Callable[[str], None] = print,
     window_start: date | None = None,
 ) -> RefreshReport:
-    windows = plan_windows(
+    windows = _plan_daily(
         con,
         "rates",
         "series_id",
         "observation_date",
         universe.series_ids,
-        settings.history_start,
-        settings.end_date,
-        _reaching_back_to(
-            lambda last: sessions_before(last, settings.lookback_sessions), window_start
-        ),
-        provider=provider.name,
+        settings,
+        provider.name,
+        window_start,
     )
     report = RefreshReport("rates", provider.name, windows)
     return _run(con, report, RATES, "raw/rates", provider.rates, log)

@@ -4,6 +4,7 @@ Shared by the JSON providers (Yahoo, Tiingo): each value is checked where it is 
 an error names the provider, symbol and row the caller put in `row`.
 """
 
+import json
 import math
 from typing import Any
 
@@ -56,3 +57,19 @@ def price_frame(rows: list[tuple[Any, ...]], source: str) -> pd.DataFrame:
     )
     frame["source"] = pd.Series([source] * len(frame), dtype="str")
     return frame
+
+
+def load_json(body: bytes, where: str, expected: str, html_hint: str) -> Any:
+    """The parsed body, or a ProviderError for an empty, HTML or truncated answer."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise ProviderError(f"{where}: empty response body, expected {expected}")
+    if text.startswith("<"):
+        raise ProviderError(f"{where}: got an HTML page where {html_hint}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProviderError(
+            f"{where}: truncated or invalid JSON ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno})"
+        ) from None

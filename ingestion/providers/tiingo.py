@@ -13,7 +13,6 @@ shift it to the day before). OHLC and volume are the raw prices, adj_close is Ti
 split- and dividend-adjusted close. Tiingo has no codes for the indexes.
 """
 
-import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -22,7 +21,12 @@ import pandas as pd
 
 from ingestion.http import HttpClient, HttpSettings, LandingZone
 from ingestion.providers.base import ProviderError
-from ingestion.providers.json_prices import checked_price, checked_volume, price_frame
+from ingestion.providers.json_prices import (
+    checked_price,
+    checked_volume,
+    load_json,
+    price_frame,
+)
 from ingestion.universe import Instrument
 
 if TYPE_CHECKING:
@@ -109,18 +113,7 @@ def parse_prices(body: bytes, symbol: str, start: date, end: date) -> pd.DataFra
 
 
 def _load_json(body: bytes, where: str) -> Any:
-    text = body.decode("utf-8", errors="replace").strip()
-    if not text:
-        raise ProviderError(f"{where}: empty response body, expected a JSON list of prices")
-    if text.startswith("<"):
-        raise ProviderError(f"{where}: got an HTML page where JSON prices were expected")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProviderError(
-            f"{where}: truncated or invalid JSON ({exc.msg} at line {exc.lineno} "
-            f"column {exc.colno})"
-        ) from None
+    return load_json(body, where, "a JSON list of prices", "JSON prices were expected")
 
 
 def _session_date(item: dict[str, Any], where: str, position: int) -> date:

@@ -15,7 +15,6 @@ is then missing) and report a volume of 0, which is stored as missing because an
 has no volume.
 """
 
-import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,7 +26,12 @@ import pandas as pd
 
 from ingestion.http import HttpClient, HttpSettings, LandingZone
 from ingestion.providers.base import ProviderError
-from ingestion.providers.json_prices import checked_price, checked_volume, price_frame
+from ingestion.providers.json_prices import (
+    checked_price,
+    checked_volume,
+    load_json,
+    price_frame,
+)
 from ingestion.universe import Instrument
 
 if TYPE_CHECKING:
@@ -131,18 +135,7 @@ def parse_chart(
 
 
 def _load_json(body: bytes, where: str) -> Any:
-    text = body.decode("utf-8", errors="replace").strip()
-    if not text:
-        raise ProviderError(f"{where}: empty response body, expected chart JSON")
-    if text.startswith("<"):
-        raise ProviderError(f"{where}: got an HTML page where chart JSON was expected")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProviderError(
-            f"{where}: truncated or invalid JSON ({exc.msg} at line {exc.lineno} "
-            f"column {exc.colno})"
-        ) from None
+    return load_json(body, where, "chart JSON", "chart JSON was expected")
 
 
 def _chart_result(payload: Any, where: str) -> dict[str, Any]:
