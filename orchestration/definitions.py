@@ -8,6 +8,7 @@ from dagster import Definitions
 
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
+from orchestration.assets.report import market_report
 from orchestration.assets.serving import published_marts
 from orchestration.checks import raw_checks
 from orchestration.freshness import freshness_overdue_sensor
@@ -22,7 +23,7 @@ from orchestration.schedules import (
 from orchestration.sensors import automation_sensor, run_failure_alert_sensor
 
 defs = Definitions(
-    assets=[*ingestion_assets, warehouse_dbt_models, published_marts],
+    assets=[*ingestion_assets, warehouse_dbt_models, published_marts, market_report],
     asset_checks=raw_checks,
     jobs=[refresh_all, ingestion_job, estimates_landing_job],
     schedules=[nightly_ingestion_schedule, weekly_restatement_schedule],

@@ -16,6 +16,7 @@ from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
 
 from ingestion.config import Settings, serving_dir_from_env
 from ingestion.publish import SERVING_FILE
+from ingestion.report import REPORT_DIR, REPORT_FILE
 from ingestion.summary import print_summary
 from orchestration.resources import default_warehouse_path
 
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     if result.success and (serving / SERVING_FILE).exists():
         print(f"Serving (read-only): {serving / SERVING_FILE}")
         print(f"Parquet: {serving / 'parquet'}")
+        report = serving / REPORT_DIR / REPORT_FILE
+        if report.exists():
+            print(f"Report: {report}")
     return 0 if result.success else 1
 
 

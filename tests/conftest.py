@@ -62,6 +62,7 @@ def materialize_sample(warehouse_path: Path, instance: Any) -> Any:
 
     from orchestration.assets.dbt import warehouse_dbt_models
     from orchestration.assets.ingestion import ingestion_assets
+    from orchestration.assets.report import market_report
     from orchestration.assets.serving import published_marts
     from orchestration.checks import raw_checks
     from orchestration.resources import MarketDataResource, build_resources
@@ -73,7 +74,7 @@ def materialize_sample(warehouse_path: Path, instance: Any) -> Any:
         ),
     }
     return materialize(
-        [*ingestion_assets, warehouse_dbt_models, published_marts, *raw_checks],
+        [*ingestion_assets, warehouse_dbt_models, published_marts, market_report, *raw_checks],
         resources=resources,
         instance=instance,
     )

@@ -1,0 +1,5 @@
+"""The market report: a self-contained HTML page of charts read from the serving file."""
+
+from ingestion.report.build import REPORT_DIR, REPORT_FILE, Report, build_report
+
+__all__ = ["REPORT_DIR", "REPORT_FILE", "Report", "build_report"]

@@ -1,0 +1,51 @@
+"""The report's short markdown summary: latest streaks and leading sectors.
+
+Dagster shows it on the report's materialization; the HTML page shows the same facts.
+"""
+
+import pandas as pd
+
+from ingestion.report.data import ReportData
+
+
+def _streak_line(row: pd.Series) -> str:
+    long_symbol, short_symbol = (part.upper() for part in str(row["pair_id"]).split("_vs_"))
+    unit = "session" if row["frequency"] == "daily" else "week"
+    length = int(row["current_length"])
+    if row["current_leader"] == "long":
+        leader = long_symbol
+    elif row["current_leader"] == "short":
+        leader = short_symbol
+    else:
+        leader = "neither"
+    plural = "" if length == 1 else "s"
+    rank = "" if pd.isna(row["current_rank"]) else f" (rank {int(row['current_rank'])})"
+    return f"| {row['pair_id']} | {row['frequency']} | {leader} | {length} {unit}{plural}{rank} |"
+
+
+def markdown(data: ReportData) -> str:
+    lines = [
+        f"**Market report, data through {data.data_through.isoformat()}**",
+        "",
+        "Latest streaks",
+        "",
+        "| pair | cadence | leader | streak |",
+        "|---|---|---|---|",
+    ]
+    for frequency in ("daily", "weekly"):
+        rows = data.streak_status[data.streak_status["frequency"] == frequency]
+        lines += [_streak_line(row) for _, row in rows.iterrows()]
+    sectors = data.leading_sectors
+    week = sectors["week_ending"].max()
+    leading = sectors[sectors["quadrant"] == "leading"].sort_values("rs_ratio", ascending=False)
+    lines += ["", f"Leading sectors, week ending {pd.Timestamp(week):%Y-%m-%d}", ""]
+    if leading.empty:
+        lines.append("No sector is in the leading quadrant this week.")
+    else:
+        lines += ["| sector | ETF | RS-ratio | RS-momentum |", "|---|---|---|---|"]
+        lines += [
+            f"| {row['sector']} | {row['sector_symbol']} | {row['rs_ratio']:.1f} "
+            f"| {row['rs_momentum']:.1f} |"
+            for _, row in leading.iterrows()
+        ]
+    return "\n".join(lines) + "\n"
