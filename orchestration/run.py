@@ -35,7 +35,15 @@ JOBS = {"refresh_all": refresh_all_job}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job", nargs="?", default="refresh_all", choices=sorted(JOBS))
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental dbt models from all of history",
+    )
     args = parser.parse_args(argv)
+    run_config: dict[str, object] = dict(RUN_CONFIG)
+    if args.full_refresh:
+        run_config["ops"] = {"warehouse_dbt_models": {"config": {"full_refresh": True}}}
     started = time.monotonic()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     with DagsterInstance.get() as instance:
@@ -45,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         result = execute_job(
             reconstructable(JOBS[args.job]),
             instance=instance,
-            run_config=RUN_CONFIG,
+            run_config=run_config,
             raise_on_error=False,
             tags={"dagster/partition": partition},
         )

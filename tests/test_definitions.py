@@ -109,3 +109,11 @@ def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
     found = Path(dbt_executable())
     assert found.name == "dbt"
     assert found.is_file()
+
+
+def test_the_dbt_step_takes_a_full_refresh_switch():
+    job = defs.resolve_job_def("refresh_all")
+    node = job.graph.node_named("warehouse_dbt_models")
+    fields = node.definition.config_schema.as_field().config_type.fields
+    assert set(fields) == {"full_refresh"}
+    assert fields["full_refresh"].default_value is False

@@ -10,6 +10,7 @@ from dagster import (
     AssetSelection,
     AssetSpec,
     AutomationCondition,
+    Config,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
@@ -61,6 +62,11 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return folder if folder in LAYER_GROUPS else "staging"
 
 
+class DbtBuildConfig(Config):
+    full_refresh: bool = False
+    """Rebuild the incremental models from all of history instead of from their watermark."""
+
+
 @dbt_assets(
     manifest=warehouse_dbt_project.manifest_path,
     project=warehouse_dbt_project,
@@ -68,7 +74,10 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     pool=WAREHOUSE_POOL,
 )
 def warehouse_dbt_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: DuckDBResource,
+    config: DbtBuildConfig,
 ) -> Iterator[Any]:
     # dbt reads the file from WAREHOUSE_PATH (profiles.yml): point it at the very file the
     # warehouse resource writes. The variable only needs to be set while dbt's process is
@@ -76,7 +85,8 @@ def warehouse_dbt_models(
     previous = os.environ.get("WAREHOUSE_PATH")
     os.environ["WAREHOUSE_PATH"] = warehouse.database
     try:
-        invocation = dbt.cli(["build"], context=context)
+        arguments = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        invocation = dbt.cli(arguments, context=context)
     finally:
         if previous is None:
             os.environ.pop("WAREHOUSE_PATH", None)

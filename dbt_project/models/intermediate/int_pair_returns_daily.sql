@@ -1,10 +1,28 @@
 -- Pair-aligned daily returns: a row only where both legs have a price, legs compounded
 -- over the same rows, so a missing session of one leg is never forward-filled.
+-- Incremental: see macros/incremental.sql (20 rows of lookback plus the MTD/YTD anchors).
+-- depends_on: {{ ref('stg_market__price_loads') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['pair_id', 'session_date'],
+        on_schema_change='fail',
+        pre_hook="{{ create_incremental_state() }}",
+        post_hook=[
+            "{{ delete_retired_pairs(ref('int_comparisons')) }}",
+            "{{ record_incremental_state() }}",
+        ],
+    )
+}}
 with
 
 comparisons as (
     select * from {{ ref('int_comparisons') }}
 ),
+{% if is_incremental() %}
+{{ recompute_bounds_ctes('comparisons', 20, calendar_anchors=true) }},
+{% endif %}
 
 prices as (
     select symbol, session_date, price from {{ ref('stg_market__prices') }}
@@ -24,6 +42,11 @@ aligned as (
     inner join prices as short_leg
         on short_leg.symbol = comparisons.short_symbol
         and short_leg.session_date = long_leg.session_date
+    {% if is_incremental() %}
+    inner join recompute_bounds
+        on recompute_bounds.pair_id = comparisons.pair_id
+        and long_leg.session_date >= recompute_bounds.input_from
+    {% endif %}
 ),
 
 one_day as (
@@ -110,4 +133,9 @@ spreads as (
     from compounded
 )
 
-select * from spreads
+select spreads.* from spreads
+{% if is_incremental() %}
+inner join recompute_bounds
+    on recompute_bounds.pair_id = spreads.pair_id
+    and spreads.session_date >= recompute_bounds.recompute_from
+{% endif %}

@@ -1,10 +1,38 @@
 -- Daily divergence of each pair in the pairs seed: leg returns and spreads over 1 and 5
 -- sessions, 20 sessions, month and year to date, the relative-strength line, rolling
 -- correlation and z-score, the day's leader and the streak it extends.
+-- Incremental: see macros/incremental.sql (251 rows of lookback for the 252-row z-score).
+-- depends_on: {{ ref('stg_market__price_loads') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['pair_id', 'session_date'],
+        on_schema_change='fail',
+        pre_hook="{{ create_incremental_state() }}",
+        post_hook=[
+            "{{ delete_retired_pairs(ref('pairs')) }}",
+            "{{ record_incremental_state() }}",
+        ],
+    )
+}}
 with
 
+pairs as (
+    select pair_id, long_symbol, short_symbol from {{ ref('pairs') }}
+),
+{% if is_incremental() %}
+{{ recompute_bounds_ctes('pairs', 251) }},
+{% endif %}
+
 returns as (
-    select * from {{ ref('int_pair_returns_daily') }} where comparison_kind = 'pair'
+    select returns.* from {{ ref('int_pair_returns_daily') }} as returns
+    {% if is_incremental() %}
+    inner join recompute_bounds
+        on recompute_bounds.pair_id = returns.pair_id
+        and returns.session_date >= recompute_bounds.input_from
+    {% endif %}
+    where returns.comparison_kind = 'pair'
 ),
 
 streaks as (
@@ -66,4 +94,9 @@ final as (
         and streaks.period_end = rolling_statistics.session_date
 )
 
-select * from final
+select final.* from final
+{% if is_incremental() %}
+inner join recompute_bounds
+    on recompute_bounds.pair_id = final.pair_id
+    and final.session_date >= recompute_bounds.recompute_from
+{% endif %}

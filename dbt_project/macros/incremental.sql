@@ -1,0 +1,148 @@
+{#-
+    Exact incremental builds of the pair-by-session models.
+
+    Each incremental model records, after every build, the latest `ingested_at` of the
+    raw prices it read (meta.incremental_state). The next build recomputes, per pair, only
+    the sessions from the earliest of
+      - the first session after the last one stored,
+      - the first session of either leg whose raw price was inserted or changed since
+        (a restatement deep in history moves this back, as far as it reaches),
+    and everything for a pair that is new or whose legs changed. A window of `rows_before`
+    stored rows before that point (and the rows anchoring month- and year-to-date returns)
+    is read back as input, so every recomputed value sees the same inputs as in a full
+    build and the two give identical tables. `dbt build --full-refresh` rebuilds all.
+-#}
+
+{% macro incremental_state_relation() -%}
+    meta.incremental_state
+{%- endmacro %}
+
+
+{% macro create_incremental_state() -%}
+    create schema if not exists meta;
+    create table if not exists {{ incremental_state_relation() }} (
+        model_name varchar primary key,
+        prices_ingested_through timestamp,
+        built_at timestamp
+    )
+{%- endmacro %}
+
+
+{% macro record_incremental_state() -%}
+    insert or replace into {{ incremental_state_relation() }}
+    select
+        '{{ this.identifier }}',
+        (select max(ingested_at) from {{ ref('stg_market__price_loads') }}),
+        now()::timestamp
+{%- endmacro %}
+
+
+{#- Rows of pairs that left the comparisons, or whose legs changed, are dropped. -#}
+{% macro delete_retired_pairs(comparisons) -%}
+    delete from {{ this }} as stored
+    where not exists (
+        select 1 from {{ comparisons }} as current_pairs
+        where current_pairs.pair_id = stored.pair_id
+        and current_pairs.long_symbol = stored.long_symbol
+        and current_pairs.short_symbol = stored.short_symbol
+    )
+{%- endmacro %}
+
+
+{#- CTEs `recompute_bounds` (pair_id, recompute_from, input_from) for the pairs of
+    `pairs_cte` (pair_id, long_symbol, short_symbol). Only valid inside is_incremental(). -#}
+{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false) -%}
+previous_build as (
+    select prices_ingested_through
+    from {{ incremental_state_relation() }}
+    where model_name = '{{ this.identifier }}'
+),
+
+changed_symbols as (
+    select symbol, min(session_date) as first_changed
+    from {{ ref('stg_market__price_loads') }}
+    where ingested_at > coalesce(
+        (select prices_ingested_through from previous_build), timestamp '0001-01-01'
+    )
+    group by symbol
+),
+
+stored_pairs as (
+    select
+        pair_id,
+        max(session_date) as last_stored,
+        count(distinct long_symbol || '|' || short_symbol) as leg_sets,
+        any_value(long_symbol) as long_symbol,
+        any_value(short_symbol) as short_symbol,
+    from {{ this }}
+    group by pair_id
+),
+
+recompute_points as (
+    select
+        pairs.pair_id,
+        case
+            when stored_pairs.pair_id is null
+                or stored_pairs.leg_sets <> 1
+                or stored_pairs.long_symbol <> pairs.long_symbol
+                or stored_pairs.short_symbol <> pairs.short_symbol
+                or not exists (select 1 from previous_build)
+            then date '0001-01-01'
+            else least(
+                stored_pairs.last_stored + 1,
+                coalesce(long_changes.first_changed, date '9999-12-31'),
+                coalesce(short_changes.first_changed, date '9999-12-31')
+            )
+        end as recompute_from,
+    from {{ pairs_cte }} as pairs
+    left join stored_pairs using (pair_id)
+    left join changed_symbols as long_changes on long_changes.symbol = pairs.long_symbol
+    left join changed_symbols as short_changes on short_changes.symbol = pairs.short_symbol
+),
+
+-- Stored rows shortly before each recompute point: a bounded scan (the windows need
+-- `rows_before` rows, the calendar anchors at most the previous year).
+rows_back as (
+    select
+        stored.pair_id,
+        stored.session_date,
+        row_number() over (
+            partition by stored.pair_id order by stored.session_date desc
+        ) as rows_back,
+    from {{ this }} as stored
+    inner join recompute_points using (pair_id)
+    where stored.session_date < recompute_points.recompute_from
+    and stored.session_date >= recompute_points.recompute_from - interval {{ 800 + rows_before * 2 }} day
+),
+
+recompute_bounds as (
+    select
+        recompute_points.pair_id,
+        recompute_points.recompute_from,
+        case
+            when count(rows_back.session_date) filter (where rows_back.rows_back <= {{ rows_before }})
+                < {{ rows_before }}
+            then date '0001-01-01'
+            else least(
+                min(rows_back.session_date) filter (where rows_back.rows_back <= {{ rows_before }})
+                {%- if calendar_anchors %},
+                coalesce(
+                    max(rows_back.session_date) filter (
+                        where rows_back.session_date < date_trunc('year', recompute_points.recompute_from)
+                    ),
+                    date '9999-12-31'
+                ),
+                coalesce(
+                    max(rows_back.session_date) filter (
+                        where rows_back.session_date < date_trunc('month', recompute_points.recompute_from)
+                    ),
+                    date '9999-12-31'
+                )
+                {%- endif %}
+            )
+        end as input_from,
+    from recompute_points
+    left join rows_back using (pair_id)
+    group by recompute_points.pair_id, recompute_points.recompute_from
+)
+{%- endmacro %}
