@@ -180,4 +180,4 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     assert incremental["marts.divergence_daily"] != before["marts.divergence_daily"]
     # five pairs, five new sessions
     assert incremental["marts.divergence_daily"][0] == before["marts.divergence_daily"][0] + 25
-    assert set(state) == {"int_pair_returns_daily", "divergence_daily"}
+    assert set(state) == {"int_pair_returns_daily", "int_pair_streaks", "divergence_daily"}

@@ -32,7 +32,7 @@
     insert or replace into {{ incremental_state_relation() }}
     select
         '{{ this.identifier }}',
-        (select max(ingested_at) from {{ ref('stg_market__price_loads') }}),
+        (select max(ingested_at) from {{ ref('stg_market__price_points') }}),
         now()::timestamp
 {%- endmacro %}
 
@@ -49,9 +49,9 @@
 {%- endmacro %}
 
 
-{#- CTEs `recompute_bounds` (pair_id, recompute_from, input_from) for the pairs of
-    `pairs_cte` (pair_id, long_symbol, short_symbol). Only valid inside is_incremental(). -#}
-{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false) -%}
+{#- CTEs `previous_build` (this model's last watermark) and `changed_symbols` (symbol,
+    first_changed): the earliest session of each symbol loaded or restated since. -#}
+{% macro changed_prices_ctes() -%}
 previous_build as (
     select prices_ingested_through
     from {{ incremental_state_relation() }}
@@ -60,12 +60,19 @@ previous_build as (
 
 changed_symbols as (
     select symbol, min(session_date) as first_changed
-    from {{ ref('stg_market__price_loads') }}
+    from {{ ref('stg_market__price_points') }}
     where ingested_at > coalesce(
         (select prices_ingested_through from previous_build), timestamp '0001-01-01'
     )
     group by symbol
-),
+)
+{%- endmacro %}
+
+
+{#- CTEs `recompute_bounds` (pair_id, recompute_from, input_from) for the pairs of
+    `pairs_cte` (pair_id, long_symbol, short_symbol). Only valid inside is_incremental(). -#}
+{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false) -%}
+{{ changed_prices_ctes() }},
 
 stored_pairs as (
     select

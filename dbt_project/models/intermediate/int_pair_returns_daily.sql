@@ -1,7 +1,6 @@
 -- Pair-aligned daily returns: a row only where both legs have a price, legs compounded
 -- over the same rows, so a missing session of one leg is never forward-filled.
 -- Incremental: see macros/incremental.sql (20 rows of lookback plus the MTD/YTD anchors).
--- depends_on: {{ ref('stg_market__price_loads') }}
 {{
     config(
         materialized='incremental',
@@ -25,7 +24,7 @@ comparisons as (
 {% endif %}
 
 prices as (
-    select symbol, session_date, price from {{ ref('stg_market__prices') }}
+    select symbol, session_date, price from {{ ref('stg_market__price_points') }}
 ),
 
 aligned as (

@@ -1,7 +1,27 @@
 -- Outperformance runs as gaps and islands: over each pair's ordered periods (daily
 -- sessions and weekly week_endings), a new run starts whenever the leader changes. A
 -- tie period forms no run (streak_length 0) and so ends the run before it.
+-- Incremental (see macros/incremental.sql): new periods continue the run numbering and
+-- the streak of the last stored period before them, so nothing older is re-read.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['pair_id', 'frequency', 'period_end'],
+        on_schema_change='fail',
+        pre_hook="{{ create_incremental_state() }}",
+        post_hook=[
+            "{{ delete_retired_pairs(ref('int_comparisons')) }}",
+            "{{ record_incremental_state() }}",
+        ],
+    )
+}}
+-- depends_on: {{ ref('stg_market__price_points') }}
 with
+
+comparisons as (
+    select pair_id, long_symbol, short_symbol from {{ ref('int_comparisons') }}
+),
 
 daily as (
     select * from {{ ref('int_pair_returns_daily') }}
@@ -11,11 +31,69 @@ weekly as (
     select * from {{ ref('int_pair_returns_weekly') }}
 ),
 
+{% if is_incremental() %}
+{{ changed_prices_ctes() }},
+
+stored_heads as (
+    select
+        pair_id,
+        frequency,
+        max(period_end) as last_stored,
+        count(distinct long_symbol || '|' || short_symbol) as leg_sets,
+        any_value(long_symbol) as long_symbol,
+        any_value(short_symbol) as short_symbol,
+    from {{ this }}
+    group by pair_id, frequency
+),
+
+recompute_points as (
+    select
+        comparisons.pair_id,
+        frequencies.frequency,
+        case
+            when stored_heads.pair_id is null
+                or stored_heads.leg_sets <> 1
+                or stored_heads.long_symbol <> comparisons.long_symbol
+                or stored_heads.short_symbol <> comparisons.short_symbol
+                or not exists (select 1 from previous_build)
+            then date '0001-01-01'
+            -- a changed session moves its whole week, whose week_ending is on or after it
+            else least(
+                stored_heads.last_stored + 1,
+                coalesce(long_changes.first_changed, date '9999-12-31'),
+                coalesce(short_changes.first_changed, date '9999-12-31')
+            )
+        end as recompute_from,
+    from comparisons
+    cross join (values ('daily'), ('weekly')) as frequencies (frequency)
+    left join stored_heads using (pair_id, frequency)
+    left join changed_symbols as long_changes on long_changes.symbol = comparisons.long_symbol
+    left join changed_symbols as short_changes
+        on short_changes.symbol = comparisons.short_symbol
+),
+
+-- The last stored period before each recompute point: where the new periods carry on.
+carried as (
+    select
+        stored.pair_id,
+        stored.frequency,
+        arg_max(stored.leader, stored.period_end) as leader,
+        arg_max(stored.run_number, stored.period_end) as run_number,
+        arg_max(stored.streak_length, stored.period_end) as streak_length,
+    from {{ this }} as stored
+    inner join recompute_points using (pair_id, frequency)
+    where stored.period_end < recompute_points.recompute_from
+    group by stored.pair_id, stored.frequency
+),
+{% endif %}
+
 periods as (
     select
         pair_id,
         'daily' as frequency,
         session_date as period_end,
+        long_symbol,
+        short_symbol,
         long_return_1d as long_return,
         short_return_1d as short_return,
         leader,
@@ -26,6 +104,8 @@ periods as (
         pair_id,
         'weekly' as frequency,
         week_ending as period_end,
+        long_symbol,
+        short_symbol,
         long_return_1w as long_return,
         short_return_1w as short_return,
         leader,
@@ -33,19 +113,52 @@ periods as (
     where leader is not null
 ),
 
+{% if is_incremental() %}
+new_periods as (
+    select periods.*
+    from periods
+    inner join recompute_points
+        on recompute_points.pair_id = periods.pair_id
+        and recompute_points.frequency = periods.frequency
+        and periods.period_end >= recompute_points.recompute_from
+),
+{% else %}
+new_periods as (
+    select * from periods
+),
+{% endif %}
+
 run_starts as (
     select
-        *,
-        case when leader is distinct from lag(leader) over by_period then 1 else 0 end
-            as starts_run,
-    from periods
-    window by_period as (partition by pair_id, frequency order by period_end)
+        new_periods.*,
+        {% if is_incremental() %}
+        carried.leader as carried_leader,
+        carried.run_number as carried_run_number,
+        carried.streak_length as carried_streak_length,
+        {% else %}
+        null::varchar as carried_leader,
+        null::bigint as carried_run_number,
+        null::bigint as carried_streak_length,
+        {% endif %}
+        case
+            when new_periods.leader is distinct from coalesce(
+                lag(new_periods.leader) over by_period, carried_leader
+            ) then 1
+            else 0
+        end as starts_run,
+    from new_periods
+    {% if is_incremental() %}
+    left join carried using (pair_id, frequency)
+    {% endif %}
+    window by_period as (
+        partition by new_periods.pair_id, new_periods.frequency order by new_periods.period_end
+    )
 ),
 
 runs as (
     select
         *,
-        sum(starts_run) over (
+        coalesce(carried_run_number, 0) + sum(starts_run) over (
             partition by pair_id, frequency order by period_end rows unbounded preceding
         ) as run_number,
     from run_starts
@@ -56,6 +169,8 @@ positioned as (
         pair_id,
         frequency,
         period_end,
+        long_symbol,
+        short_symbol,
         long_return,
         short_return,
         leader,
@@ -64,6 +179,7 @@ positioned as (
         case
             when leader = 'tie' then 0
             else row_number() over (partition by pair_id, frequency, run_number order by period_end)
+                + case when run_number = carried_run_number then carried_streak_length else 0 end
         end as streak_length,
     from runs
 )
