@@ -85,7 +85,11 @@ def warehouse_dbt_models(
     previous = os.environ.get("WAREHOUSE_PATH")
     os.environ["WAREHOUSE_PATH"] = warehouse.database
     try:
-        arguments = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        # Unit tests check the SQL against hand-made rows, not the data: they run in the
+        # test suite, and leaving them out of the nightly build saves a third of its time.
+        arguments = ["build", "--exclude", "resource_type:unit_test"]
+        if config.full_refresh:
+            arguments.append("--full-refresh")
         invocation = dbt.cli(arguments, context=context)
     finally:
         if previous is None:

@@ -53,6 +53,12 @@ one_day as (
         *,
         long_price / lag(long_price) over by_pair - 1 as long_return_1d,
         short_price / lag(short_price) over by_pair - 1 as short_return_1d,
+        -- Compounding the 1-day returns over the last n rows telescopes to the price ratio
+        -- over the same rows: one sort for every horizon, and null until n rows exist.
+        long_price / lag(long_price, 5) over by_pair - 1 as long_return_5d,
+        short_price / lag(short_price, 5) over by_pair - 1 as short_return_5d,
+        long_price / lag(long_price, 20) over by_pair - 1 as long_return_20d,
+        short_price / lag(short_price, 20) over by_pair - 1 as short_return_20d,
         date_trunc('month', session_date)::date as month_start,
         year(session_date) as calendar_year,
     from aligned
@@ -107,10 +113,10 @@ compounded as (
         one_day.long_return_1d,
         one_day.short_return_1d,
         one_day.long_return_1d - one_day.short_return_1d as spread_1d,
-        {{ compounded_return('one_day.long_return_1d', 5, 'one_day.pair_id', 'one_day.session_date') }} as long_return_5d,
-        {{ compounded_return('one_day.short_return_1d', 5, 'one_day.pair_id', 'one_day.session_date') }} as short_return_5d,
-        {{ compounded_return('one_day.long_return_1d', 20, 'one_day.pair_id', 'one_day.session_date') }} as long_return_20d,
-        {{ compounded_return('one_day.short_return_1d', 20, 'one_day.pair_id', 'one_day.session_date') }} as short_return_20d,
+        one_day.long_return_5d,
+        one_day.short_return_5d,
+        one_day.long_return_20d,
+        one_day.short_return_20d,
         one_day.long_price / month_anchors.long_month_anchor - 1 as long_return_mtd,
         one_day.short_price / month_anchors.short_month_anchor - 1 as short_return_mtd,
         one_day.long_price / year_anchors.long_year_anchor - 1 as long_return_ytd,

@@ -2,6 +2,9 @@
 -- the provider gives one) and the return since the instrument's previous session. Only
 -- symbols still in the instruments seed: removing one keeps its raw history but drops it
 -- from everything downstream.
+-- A table, not a view: three models and several tests read it, and a view would
+-- re-run the window over every stored price for each of them.
+{{ config(materialized='table') }}
 with
 
 source as (
