@@ -64,12 +64,10 @@ def install(point: str, marker: Path) -> None:
 
         def watched(self: DbtCliInvocation) -> Any:
             for event in stream(self):
-                info = event.raw_event.get("info", {})
-                node = event.raw_event.get("data", {}).get("node_info", {})
-                if info.get("name") == "LogModelResult" and node.get("resource_type") == "model":
-                    if reached():
-                        # dbt goes on building in its own process; the test kills both.
-                        _stop_here(marker, wait=False)
+                name = event.raw_event.get("info", {}).get("name")
+                # dbt goes on building in its own process; the test kills both.
+                if name == "LogModelResult" and reached():
+                    _stop_here(marker, wait=False)
                 yield event
 
         DbtCliInvocation.stream_raw_events = watched

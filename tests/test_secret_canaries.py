@@ -77,9 +77,7 @@ def test_no_secret_reaches_any_artifact(httpserver, monkeypatch, tmp_path, caplo
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    httpserver.expect_request("/fred/series/observations").respond_with_handler(
-        _fred_observations
-    )
+    httpserver.expect_request("/fred/series/observations").respond_with_handler(_fred_observations)
     # Tiingo refuses the key and quotes it; every symbol fails, so the run fails.
     httpserver.expect_request(re.compile(r"^/tiingo/")).respond_with_json(
         {"detail": f"Invalid token {TIINGO_KEY}."}, status=401
@@ -141,7 +139,9 @@ def test_no_secret_reaches_any_artifact(httpserver, monkeypatch, tmp_path, caplo
         texts[str(path.relative_to(tmp_path))] = path.read_bytes().decode("latin-1")
     assert any("sqlite" in name or "storage" in name for name in texts)  # run storage on disk
     leaks = sorted(
-        f"{where}: {canary[:10]}" for where, text in texts.items() for canary in CANARIES
+        f"{where}: {canary[:10]}"
+        for where, text in texts.items()
+        for canary in CANARIES
         if canary in text
     )
     assert leaks == []
