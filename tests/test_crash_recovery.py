@@ -103,10 +103,11 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return ", ".join(f'"{column}"' for column in names)
 
 
-def _state(path: Path) -> dict[str, dict[str, tuple]]:
-    """Per table a content checksum: per key for raw tables, whole for dbt's tables."""
+def _state(path: Path, read_only: bool = False) -> dict[str, dict[str, tuple]]:
+    """Per table a content checksum: per key for raw tables, whole for dbt's tables.
+    The warehouse is opened for writing, as the next run would: that replays its WAL."""
     state: dict[str, dict[str, tuple]] = {}
-    with duckdb.connect(str(path)) as con:  # read-write: replays a WAL left by a kill
+    with duckdb.connect(str(path), read_only=read_only) as con:
         tables = [
             f"{schema}.{name}"
             for schema, name in con.execute(
@@ -161,7 +162,25 @@ def states(tmp_path_factory):
 
 
 def _serving_marts(work: Path) -> dict:
-    return _marts(_state(work / "serving" / "serving.duckdb"))
+    return _marts(_state(work / "serving" / "serving.duckdb", read_only=True))
+
+
+# An analyst's session: one read-only connection to the serving file, held open from before
+# a refresh until after it, reading the same mart at the start and at the end.
+ANALYST = r"""
+import os, sys, time
+import duckdb
+serving, stop, out = sys.argv[1:4]
+con = duckdb.connect(serving, read_only=True)
+sql = ("select count(*), sum(hash(t)), (select data_through from meta.publication) "
+       "from marts.divergence_daily t")
+first = con.execute(sql).fetchone()
+open(out, "w").write(repr(first) + "\n")
+while not os.path.exists(stop):
+    time.sleep(0.1)
+open(out, "a").write(repr(con.execute(sql).fetchone()) + "\n")
+con.close()
+"""
 
 
 def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_completes(states):
@@ -188,6 +207,17 @@ def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_complete
     _old_or_new(state, old, new)
     assert _serving_marts(work) == _marts(old_serving)
 
+    # An analyst opens the serving file and keeps the connection through steps 3 and 4.
+    stop, seen = work / "analyst-stop", work / "analyst.txt"
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(work / "serving" / "serving.duckdb"), stop, seen]
+    )
+    deadline = time.monotonic() + 60
+    while not seen.exists():
+        assert analyst.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
     # 3. Killed half-way through writing the new serving file: the old one is still served.
     _run(work, NEW_END, "publish:12")
     assert _marts(_state(warehouse)) == _marts(new)
@@ -200,6 +230,12 @@ def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_complete
     assert _marts(_state(warehouse)) == _marts(new)
     assert _serving_marts(work) == _marts(new_serving)
     assert not list((work / "serving").glob(".*.tmp*"))
+    # The analyst's connection outlived the swap, reading the old publication throughout.
+    stop.touch()
+    assert analyst.wait(timeout=60) == 0
+    first, last = seen.read_text().splitlines()
+    assert first == last
+    assert "datetime.date(2024, 3, 15)" in first
     with DagsterInstance.from_config(str(work / "dagster_home")) as instance:
         statuses = [run.status for run in reversed(instance.get_runs())]
     assert statuses == [DagsterRunStatus.SUCCESS] + [DagsterRunStatus.FAILURE] * 3 + [
