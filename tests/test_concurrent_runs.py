@@ -30,6 +30,9 @@ def test_a_manual_run_a_scheduled_run_and_a_sensor_run_at_once(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home)
+    # The instance exists before the runs, as it does once `make ui` or a first run made it
+    # (processes racing to create a brand-new SQLite run storage can collide).
+    DagsterInstance.from_config(str(home)).dispose()
     zone = tmp_path / "landing" / "estimates"
     zone.mkdir(parents=True)
     (zone / "desk-march.csv").write_text(LANDED, encoding="utf-8")
