@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DO_NOT_TRACK := 1
 
-.PHONY: run test ui report docs manifest install lint format lock clean
+.PHONY: run test ui report docs manifest install lint format lock clean audit
 
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all
@@ -55,6 +55,12 @@ format: install
 lock: install ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 --no-header --annotation-style line -o requirements.lock
+
+audit: install ## pip-audit every pinned package of requirements.lock (needs PyPI's JSON API)
+	@$(BIN)/pip-audit --requirement requirements.lock --no-deps --strict --progress-spinner off \
+		|| { echo "make audit: FAILED: a known vulnerability, or a package that could not be" \
+			"checked (is https://pypi.org/pypi/<name>/<version>/json reachable?); see above" >&2; \
+			exit 1; }
 
 clean: ## Remove the warehouse, run history and build output (keeps .venv)
 	rm -rf data dbt_project/target dbt_project/logs dbt_project/target_* dbt_project/logs_* \

@@ -4,9 +4,12 @@ landing copy of every response body before anything parses it.
 Retries (tenacity): connection errors, timeouts, 429 (waiting at least its Retry-After)
 and 5xx, with exponential backoff and jitter; any other 4xx fails at once. Secrets in
 query strings never reach logs, errors or landing file names: messages name the provider
-and what was asked for (a symbol or series), never the URL with its parameters.
+and what was asked for (a symbol or series), never the URL with its parameters. A response
+that quotes a key back (some error pages do) has it replaced by `<redacted>` before the body
+is kept, parsed or quoted in an error.
 """
 
+import logging
 import re
 import threading
 import time
@@ -29,6 +32,55 @@ from ingestion.providers.base import ProviderError
 
 USER_AGENT = "market-divergence-warehouse/0.1 (research pipeline; python-httpx)"
 SAFE_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
+REDACTED = b"<redacted>"
+SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "access_token"})
+SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
+MIN_SECRET_CHARS = 8  # shorter values would redact ordinary text
+
+
+def secret_values(headers: Mapping[str, str], params: Mapping[str, str] | None) -> list[str]:
+    """The credentials a request carries: key-like query parameters and the value (and the
+    token after a scheme such as `Token` or `Bearer`) of authorization headers."""
+    found = [v for k, v in (params or {}).items() if k.lower() in SECRET_PARAMS]
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS:
+            found.extend([value, value.split(" ", 1)[-1]])
+    return sorted({v for v in found if len(v) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+
+
+class _HideSecrets(logging.Filter):
+    """Replaces registered secret values in the records of a logger (httpx logs every
+    request URL at INFO, and a webhook URL or a query-string key is a credential)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = message
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            hidden = hidden.replace(secret, REDACTED.decode())
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+_HTTPX_FILTER = _HideSecrets()
+
+
+def hide_in_logs(*secrets: str) -> None:
+    """Never let httpx's request log show these values."""
+    logger = logging.getLogger("httpx")
+    if _HTTPX_FILTER not in logger.filters:
+        logger.addFilter(_HTTPX_FILTER)
+    _HTTPX_FILTER.secrets.update(s for s in secrets if len(s) >= MIN_SECRET_CHARS)
+
+
+def redact(body: bytes, secrets: list[str]) -> bytes:
+    for secret in secrets:
+        body = body.replace(secret.encode(), REDACTED)
+    return body
 
 
 class RetryableHTTPError(ProviderError):
@@ -149,6 +201,9 @@ class HttpClient:
     def get(self, url: str, params: Mapping[str, str] | None, label: str, suffix: str) -> bytes:
         """GET and return the body; `label` (a symbol or series) names it in errors."""
 
+        secrets = secret_values(self.headers, params)
+        hide_in_logs(*secrets)
+
         @retry(
             retry=retry_if_exception(_is_retryable),
             stop=stop_after_attempt(self.settings.attempts),
@@ -163,10 +218,11 @@ class HttpClient:
                 raise httpx.TransportError(
                     f"{self.provider}: {label}: request timed out ({type(exc).__name__})"
                 ) from None
+            content = redact(response.content, secrets)
             if self.landing is not None and response.status_code >= 400:
                 # Error bodies are kept too: they are what a support ticket needs.
                 self.landing.keep(
-                    self.provider, f"{label}.http{response.status_code}", response.content, suffix
+                    self.provider, f"{label}.http{response.status_code}", content, suffix
                 )
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableHTTPError(
@@ -174,11 +230,12 @@ class HttpClient:
                     _retry_after_seconds(response.headers.get("Retry-After")),
                 )
             if response.status_code >= 400:
-                snippet = response.text[:200].replace("\n", " ")
+                text = content.decode(response.encoding or "utf-8", "replace")
+                snippet = text[:200].replace("\n", " ")
                 raise ProviderError(
                     f"{self.provider}: {label}: HTTP {response.status_code}: {snippet}"
                 )
-            return response.content
+            return content
 
         try:
             body = attempt()

@@ -110,6 +110,15 @@ def process_landing_zone(
     `con` must hold the raw schema (`ingestion.loader.ensure_raw_schema`).
     """
     report = LandingReport(zone)
+    if only is not None and not FILE_NAME.fullmatch(only):
+        # A name from run configuration: never a path, so never outside the zone.
+        reason = (
+            f"{only!r}: not a file name of the landing zone (letters, digits, '.', '_' and "
+            "'-' before .csv, no folders)"
+        )
+        report.failed[only] = reason
+        log(_printable(f"{PROVIDER}: REFUSED {reason}"))
+        return report
     if not zone.is_dir():
         log(f"{PROVIDER}: {zone} does not exist, nothing to load")
         return report

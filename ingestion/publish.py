@@ -6,8 +6,13 @@ column comments dbt persisted), checkpoints it by detaching, and moves it into p
 an atomic rename: a reader has either the old file open or the new one, never a mix.
 Each mart's Parquet file is replaced the same way. A `meta.publication` table says when
 the publication was made and how recent its data is.
+
+A publication that fails (a full disk, a write error) or is killed half-way never replaces
+anything: the previous serving file stays in place, and the half-written temporary files are
+removed, at once on an error or by the next publication after a crash.
 """
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -20,6 +25,11 @@ import duckdb
 # make every "marts.<table>" reference ambiguous for readers.
 SERVING_FILE = "serving.duckdb"
 PUBLISHED_SCHEMAS = ("marts", "universe")
+TEMPORARY_SUFFIX = ".tmp"
+
+
+class PublishError(RuntimeError):
+    """The publication could not be written; the previous one is still being served."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +51,42 @@ def _comment(con: duckdb.DuckDBPyConnection, target: str, text: str | None) -> N
         con.execute(f"comment on {target} is " + "'" + text.replace("'", "''") + "'")
 
 
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+def remove_leftovers(serving_dir: Path) -> list[Path]:
+    """Delete temporary files an interrupted publication left behind; returns them.
+
+    Only names this module creates are touched (a dot, then `.tmp` or `.tmp.wal` at the end).
+    Publications run one at a time (the warehouse pool), so none of them is in use.
+    """
+    found = [
+        path
+        for folder in (serving_dir, serving_dir / "parquet")
+        if folder.is_dir()
+        for path in folder.iterdir()
+        if path.name.startswith(".")
+        and path.name.endswith((TEMPORARY_SUFFIX, TEMPORARY_SUFFIX + ".wal"))
+        and path.is_file()
+    ]
+    _remove(*found)
+    return found
+
+
 def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str = "") -> Publication:
     """Copy the published schemas of the warehouse `con` into a new serving file."""
-    serving_dir.mkdir(parents=True, exist_ok=True)
-    parquet_dir = serving_dir / "parquet"
-    parquet_dir.mkdir(exist_ok=True)
+    try:
+        serving_dir.mkdir(parents=True, exist_ok=True)
+        parquet_dir = serving_dir / "parquet"
+        parquet_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create the serving folder {serving_dir}: {exc}") from exc
+    remove_leftovers(serving_dir)
     target = serving_dir / SERVING_FILE
-    temporary = serving_dir / f".{SERVING_FILE}.{uuid.uuid4().hex}.tmp"
+    temporary = serving_dir / f".{SERVING_FILE}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
     tables = con.execute(
         "select schema_name, table_name, comment from duckdb_tables() "
         "where database_name = current_database() and schema_name in ('marts', 'universe') "
@@ -58,6 +97,44 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str = "")
     ).fetchone()
     published_at = datetime.now(UTC).replace(tzinfo=None)
     counts: dict[str, int] = {}
+    try:
+        _build(con, temporary, tables, (published_at, data_through, run_id), counts)
+        os.replace(temporary, target)
+    except (duckdb.Error, OSError) as exc:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("detach database if exists serving_build")
+        _remove(temporary, Path(f"{temporary}.wal"))
+        raise PublishError(
+            f"publishing to {serving_dir} failed, the previous publication is still served: {exc}"
+        ) from exc
+    except BaseException:
+        _remove(temporary, Path(f"{temporary}.wal"))
+        raise
+    for schema, table, _comment_text in tables:
+        if schema != "marts":
+            continue
+        staged = parquet_dir / f".{table}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
+        try:
+            con.execute(
+                f"copy (select * from marts.{table}) to {_quoted_path(staged)} (format parquet)"
+            )
+            os.replace(staged, parquet_dir / f"{table}.parquet")
+        except (duckdb.Error, OSError) as exc:
+            _remove(staged)
+            raise PublishError(
+                f"writing {parquet_dir / table}.parquet failed, the previous file is kept: {exc}"
+            ) from exc
+    return Publication(target, parquet_dir, counts, published_at, data_through)
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    temporary: Path,
+    tables: list[tuple[str, str, str | None]],
+    publication: tuple[datetime, date | None, str],
+    counts: dict[str, int],
+) -> None:
+    """Write every published table, its comments and meta.publication into `temporary`."""
     con.execute(f"attach {_quoted_path(temporary)} as serving_build")
     try:
         for schema in (*PUBLISHED_SCHEMAS, "meta"):
@@ -77,20 +154,10 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str = "")
         con.execute(
             "create table serving_build.meta.publication as select "
             "?::timestamp as published_at, ?::date as data_through, ?::varchar as run_id",
-            [published_at, data_through, run_id],
+            list(publication),
         )
     except BaseException:
-        con.execute("detach serving_build")
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(duckdb.Error):
+            con.execute("detach serving_build")
         raise
     con.execute("detach serving_build")  # detaching checkpoints the file
-    os.replace(temporary, target)
-    for schema, table, _comment_text in tables:
-        if schema != "marts":
-            continue
-        staged = parquet_dir / f".{table}.{uuid.uuid4().hex}.tmp"
-        con.execute(
-            f"copy (select * from marts.{table}) to {_quoted_path(staged)} (format parquet)"
-        )
-        os.replace(staged, parquet_dir / f"{table}.parquet")
-    return Publication(target, parquet_dir, counts, published_at, data_through)

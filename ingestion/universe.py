@@ -9,6 +9,9 @@ from ingestion.paths import SEEDS_DIR
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,14}$")
 UNIVERSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# A provider's own code (Yahoo's ^GSPC, Stooq's AAPL.US ...): it goes into URLs and file
+# names, so nothing that could separate, quote or escape.
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9^._=-]{0,29}$")
 KINDS = {"index", "etf", "stock"}
 ROLES = {"small_cap", "tech", "large_cap", "equal_weight", "sector", "stock"}
 STYLES = {"", "cyclical", "defensive", "growth"}
@@ -98,8 +101,16 @@ def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, st
         ]
 
 
-def _codes(row: dict[str, str]) -> dict[str, str]:
-    return {k.removesuffix("_code"): v for k, v in row.items() if k.endswith("_code") and v}
+def _codes(row: dict[str, str], path: Path, line: int) -> dict[str, str]:
+    codes = {k.removesuffix("_code"): v for k, v in row.items() if k.endswith("_code") and v}
+    for provider, code in codes.items():
+        _check(
+            bool(CODE_PATTERN.match(code)),
+            path,
+            line,
+            f"{provider}_code {code!r} is not valid",
+        )
+    return codes
 
 
 def _check(ok: bool, path: Path, line: int, message: str) -> None:
@@ -139,7 +150,7 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
                 sector=row["sector"] or None,
                 style=row["style"] or None,
                 benchmark_symbol=row["benchmark_symbol"] or None,
-                codes=_codes(row),
+                codes=_codes(row, path, line),
             )
         )
     known = set(seen)
@@ -155,6 +166,10 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
     pairs: list[Pair] = []
     path = seeds_dir / "pairs.csv"
     for line, row in _rows(path, ("pair_id", "long_symbol", "short_symbol")):
+        pair_id = row["pair_id"]
+        _check(
+            bool(UNIVERSE_PATTERN.match(pair_id)), path, line, f"pair_id {pair_id!r} is not valid"
+        )
         for leg in ("long_symbol", "short_symbol"):
             _check(row[leg] in known, path, line, f"{leg} {row[leg]!r} is not in instruments.csv")
         pairs.append(Pair(row["pair_id"], row["long_symbol"], row["short_symbol"]))
@@ -164,7 +179,7 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
     for line, row in _rows(path, ("series_id", "name", "frequency")):
         sid = row["series_id"]
         _check(bool(SYMBOL_PATTERN.match(sid)), path, line, f"series_id {sid!r} is not valid")
-        series.append(RateSeries(sid, row["name"], row["frequency"], _codes(row)))
+        series.append(RateSeries(sid, row["name"], row["frequency"], _codes(row, path, line)))
 
     universes: list[EstimateUniverse] = []
     path = seeds_dir / "estimate_universes.csv"
@@ -178,6 +193,8 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
             line,
             f"benchmark_symbol {benchmark!r} is not in instruments.csv",
         )
-        universes.append(EstimateUniverse(name, row["name"], row["benchmark_symbol"], _codes(row)))
+        universes.append(
+            EstimateUniverse(name, row["name"], row["benchmark_symbol"], _codes(row, path, line))
+        )
 
     return Universe(tuple(instruments), tuple(pairs), tuple(series), tuple(universes))

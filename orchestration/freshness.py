@@ -8,7 +8,7 @@ judges prices and marts against the XNYS calendar itself.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from dagster import (
@@ -23,7 +23,7 @@ from dagster import (
     sensor,
 )
 
-from ingestion.calendar import last_completed_session, xnys
+from ingestion.calendar import last_completed_session, sessions_before, xnys
 
 NEW_YORK = "America/New_York"
 SESSION_GRACE = timedelta(hours=3)
@@ -61,10 +61,17 @@ class Expectation:
 
 
 def session_deadline_passed(now: datetime) -> datetime:
-    """The close of the last completed session plus the grace: data must be newer."""
+    """The latest session close plus the grace that is already past: data must be newer.
+    In the grace hours after a close that is the previous session's deadline."""
     session = last_completed_session(now)
-    close = xnys().session_close(pd.Timestamp(session)).to_pydatetime()
-    return close + SESSION_GRACE
+    deadline = _session_close(session) + SESSION_GRACE
+    if deadline > now:
+        deadline = _session_close(sessions_before(session, 1)) + SESSION_GRACE
+    return deadline
+
+
+def _session_close(session: date) -> datetime:
+    return xnys().session_close(pd.Timestamp(session)).to_pydatetime()
 
 
 def overdue(

@@ -18,6 +18,7 @@ from ingestion.config import Settings, serving_dir_from_env
 from ingestion.publish import SERVING_FILE
 from ingestion.report import REPORT_DIR, REPORT_FILE
 from ingestion.summary import print_summary
+from orchestration.recovery import recover_interrupted_runs, run_tags
 from orchestration.resources import default_warehouse_path
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     with DagsterInstance.get() as instance:
+        # A run killed earlier would otherwise keep the warehouse pool's slot for ever.
+        recover_interrupted_runs(instance)
         # The run is recorded against the partition of the last day it loads, so the UI's
         # per-day status of prices and rates stays true after `make run`.
         partition = Settings.from_env().end_date.isoformat()
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             instance=instance,
             run_config=run_config,
             raise_on_error=False,
-            tags={"dagster/partition": partition},
+            tags={"dagster/partition": partition, **run_tags()},
         )
         seconds = time.monotonic() - started
         failed = [

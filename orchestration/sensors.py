@@ -17,6 +17,8 @@ from dagster import (
     run_failure_sensor,
 )
 
+from ingestion.http import hide_in_logs
+
 automation_sensor = AutomationConditionSensorDefinition(
     name="automation_sensor",
     target=AssetSelection.all(),
@@ -73,6 +75,7 @@ def run_failure_alert_sensor(context: RunFailureSensorContext) -> None:
     url = os.environ.get("ALERT_WEBHOOK_URL")
     if not url:
         return
+    hide_in_logs(url)  # the URL may hold a token; httpx logs each request's URL
     try:
         response = httpx.post(url, json=payload, timeout=10.0)
         response.raise_for_status()

@@ -1,0 +1,243 @@
+"""SIGKILL in the middle of a load, of `dbt build` and of a publication: afterwards the
+warehouse opens, every table (every symbol or series of a raw table) holds its old or its
+new content, the serving file is the last complete publication, and the next run ends with
+exactly the marts of a run that was never interrupted.
+
+The pipeline is the real one (`python -m orchestration.run refresh_all` with its Dagster
+instance and dagster.yaml), run through tests/crash_run.py, which stops it at a chosen
+point and signals it; the test then kills its whole process group (dbt included), as a
+crash of the machine or container would.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+
+from ingestion.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+CRASH_RUN = PROJECT_ROOT / "tests" / "crash_run.py"
+HISTORY_START = "2024-02-01"
+OLD_END, NEW_END = "2024-03-15", "2024-03-28"
+RUN_TIMEOUT = 300
+# Raw tables are loaded key by key, each in its own transaction: compared per key.
+RAW_KEYS = {
+    "raw.prices": "symbol",
+    "raw.rates": "series_id",
+    "raw.earnings_estimates": "universe",
+    "raw.sessions": "'XNYS'",
+}
+RUN_COLUMNS = ("ingested_at", "load_id")  # when and by which load, not what
+
+
+def _env(root: Path, end: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+        "LANDING_DIR": str(root / "landing"),
+        "HISTORY_START": HISTORY_START,
+        "SAMPLE_END_DATE": end,
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def _new_root(root: Path) -> Path:
+    (root / "dagster_home").mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", root / "dagster_home")
+    return root
+
+
+def _run(root: Path, end: str, point: str = "none") -> tuple[str, str]:
+    """Run refresh_all; with a crash point, SIGKILL it there. Returns (stdout, marker)."""
+    marker = root / f"reached-{point.replace(':', '-')}"
+    marker.unlink(missing_ok=True)
+    log = root / f"run-{point.replace(':', '-')}-{time.monotonic_ns()}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(CRASH_RUN), point, str(marker), "refresh_all"],
+            cwd=PROJECT_ROOT,
+            env=_env(root, end),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: dbt is killed with it
+        )
+        try:
+            if point == "none":
+                assert process.wait(timeout=RUN_TIMEOUT) == 0, log.read_text()[-4000:]
+                return log.read_text(), ""
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while not marker.exists():
+                assert process.poll() is None, f"ended before {point}: {log.read_text()[-4000:]}"
+                assert time.monotonic() < deadline, f"never reached {point}"
+                time.sleep(0.02)
+            os.killpg(process.pid, signal.SIGKILL)
+            assert process.wait(timeout=60) == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    return log.read_text(), marker.read_text().strip()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    schema, name = table.split(".")
+    names = [
+        column
+        for (column,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+            "order by column_index",
+            [schema, name],
+        ).fetchall()
+        if column not in RUN_COLUMNS
+    ]
+    return ", ".join(f'"{column}"' for column in names)
+
+
+def _state(path: Path, read_only: bool = False) -> dict[str, dict[str, tuple]]:
+    """Per table a content checksum: per key for raw tables, whole for dbt's tables.
+    The warehouse is opened for writing, as the next run would: that replays its WAL."""
+    state: dict[str, dict[str, tuple]] = {}
+    with duckdb.connect(str(path), read_only=read_only) as con:
+        tables = [
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                "where schema_name in ('raw', 'intermediate', 'marts', 'universe', 'meta') "
+                "and table_name <> 'load_log' order by all"
+            ).fetchall()
+        ]
+        for table in tables:
+            columns = _columns(con, table)
+            key = RAW_KEYS.get(table, "'all'")
+            state[table] = {
+                str(group): (count, digest)
+                for group, count, digest in con.execute(
+                    f"select {key}, count(*), sum(hash(struct_pack({columns}))) "
+                    f"from {table} group by all"
+                ).fetchall()
+            }
+    return state
+
+
+def _marts(state: dict[str, dict[str, tuple]]) -> dict[str, dict[str, tuple]]:
+    return {table: value for table, value in state.items() if table.startswith("marts.")}
+
+
+def _old_or_new(state, old, new) -> dict[str, int]:
+    """Asserts every table (every key of a raw table) is as before or as after; counts them."""
+    counts = {"old": 0, "new": 0}
+    for table in sorted(set(old) | set(new)):
+        for key in sorted(set(old.get(table, {})) | set(new.get(table, {}))):
+            found = state.get(table, {}).get(key)
+            before, after = old.get(table, {}).get(key), new.get(table, {}).get(key)
+            assert found in (before, after), f"{table} [{key}] is neither old nor new: {found}"
+            counts["new" if found == after and before != after else "old"] += 1
+    return counts
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory):
+    """A warehouse published through OLD_END, and the state an uninterrupted run to NEW_END
+    gives from there (built in a copy)."""
+    work = _new_root(tmp_path_factory.mktemp("crashed"))
+    _run(work, OLD_END)
+    reference = _new_root(tmp_path_factory.mktemp("uninterrupted"))
+    shutil.copy(work / "warehouse.duckdb", reference / "warehouse.duckdb")
+    old = _state(work / "warehouse.duckdb")
+    old_serving = _state(work / "serving" / "serving.duckdb")
+    _run(reference, NEW_END)
+    new = _state(reference / "warehouse.duckdb")
+    new_serving = _state(reference / "serving" / "serving.duckdb")
+    return work, old, new, old_serving, new_serving
+
+
+def _serving_marts(work: Path) -> dict:
+    return _marts(_state(work / "serving" / "serving.duckdb", read_only=True))
+
+
+# An analyst's session: one read-only connection to the serving file, held open from before
+# a refresh until after it, reading the same mart at the start and at the end.
+ANALYST = r"""
+import os, sys, time
+import duckdb
+serving, stop, out = sys.argv[1:4]
+con = duckdb.connect(serving, read_only=True)
+sql = ("select count(*), sum(hash(t)), (select data_through from meta.publication) "
+       "from marts.divergence_daily t")
+first = con.execute(sql).fetchone()
+open(out, "w").write(repr(first) + "\n")
+while not os.path.exists(stop):
+    time.sleep(0.1)
+open(out, "a").write(repr(con.execute(sql).fetchone()) + "\n")
+con.close()
+"""
+
+
+def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_completes(states):
+    work, old, new, old_serving, new_serving = states
+    assert _marts(old) != _marts(new)  # the refresh has something to change
+    warehouse = work / "warehouse.duckdb"
+
+    # 1. Killed with a load's rows written but not committed.
+    _, where = _run(work, NEW_END, "load:20")
+    table, key = where.split(" ", 1)
+    state = _state(warehouse)
+    counts = _old_or_new(state, old, new)
+    assert state[f"raw.{table}"][key] == old[f"raw.{table}"][key] != new[f"raw.{table}"][key]
+    assert counts["new"] > 0  # earlier loads of the run committed and stayed
+    assert _serving_marts(work) == _marts(old_serving)
+
+    # 2. Killed while dbt builds: raw is complete, each model is the old or the new table.
+    out, _ = _run(work, NEW_END, "dbt:6")
+    assert "was interrupted; marked failed" in out  # the killed run gave its slot back
+    state = _state(warehouse)
+    assert {t: v for t, v in state.items() if t.startswith("raw.")} == {
+        t: v for t, v in new.items() if t.startswith("raw.")
+    }
+    _old_or_new(state, old, new)
+    assert _serving_marts(work) == _marts(old_serving)
+
+    # An analyst opens the serving file and keeps the connection through steps 3 and 4.
+    stop, seen = work / "analyst-stop", work / "analyst.txt"
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(work / "serving" / "serving.duckdb"), stop, seen]
+    )
+    deadline = time.monotonic() + 60
+    while not seen.exists():
+        assert analyst.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    # 3. Killed half-way through writing the new serving file: the old one is still served.
+    _run(work, NEW_END, "publish:12")
+    assert _marts(_state(warehouse)) == _marts(new)
+    assert _serving_marts(work) == _marts(old_serving)
+    assert [p.name for p in (work / "serving").glob(".serving.duckdb.*.tmp")]
+
+    # 4. The next run completes: the marts and the publication of an uninterrupted run.
+    out, _ = _run(work, NEW_END)
+    assert "refresh_all succeeded" in out
+    assert _marts(_state(warehouse)) == _marts(new)
+    assert _serving_marts(work) == _marts(new_serving)
+    assert not list((work / "serving").glob(".*.tmp*"))
+    # The analyst's connection outlived the swap, reading the old publication throughout.
+    stop.touch()
+    assert analyst.wait(timeout=60) == 0
+    first, last = seen.read_text().splitlines()
+    assert first == last
+    assert "datetime.date(2024, 3, 15)" in first
+    with DagsterInstance.from_config(str(work / "dagster_home")) as instance:
+        statuses = [run.status for run in reversed(instance.get_runs())]
+    assert statuses == [DagsterRunStatus.SUCCESS] + [DagsterRunStatus.FAILURE] * 3 + [
+        DagsterRunStatus.SUCCESS
+    ]
