@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DO_NOT_TRACK := 1
 
-.PHONY: run test ui docs manifest install lint format lock clean
+.PHONY: run test ui docs manifest install lint format lock clean bench
 
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all
@@ -19,6 +19,9 @@ test: manifest lint ## Install everything and run the whole test suite
 
 ui: manifest ## The Dagster UI on http://127.0.0.1:3000: lineage, runs, asset checks
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install ## Benchmark at three sizes, extrapolated to full; writes bench/results.md
+	$(BIN)/python -m bench --size small --size medium --size large --out bench
 
 DOCS_WAREHOUSE := $(CURDIR)/data/docs/warehouse.duckdb
 docs: manifest ## Regenerate docs/queries.md from a sample warehouse with a fixed end date

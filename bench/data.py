@@ -63,10 +63,12 @@ def generate_prices(
             frame = provider.prices(chunk, start, end)
             partial = path.with_suffix(".partial")
             con.register("frame", frame)
-            con.execute(f"copy (select {PRICE_COLUMNS} from frame) to '{partial}' (format parquet)")
+            con.execute(
+                f"copy (select {PRICE_COLUMNS} from frame) to '{partial}' (format parquet)"
+            ).fetchall()
             con.unregister("frame")
             partial.rename(path)
-        rows += con.execute(f"select count(*) from '{path}'").fetchone()[0]
+        rows += con.execute(f"select count(*) from '{path}'").fetchall()[0][0]
         if progress:
             progress(number + 1, len(chunks))
     con.close()
@@ -139,7 +141,7 @@ def ingest_bulk(con: duckdb.DuckDBPyConnection, frames: Iterator[pd.DataFrame]) 
         con.execute(
             f"insert into raw.prices select {PRICE_COLUMNS}, now()::timestamp, ? from chunk_frame",
             [load_id],
-        )
+        ).fetchall()
         con.unregister("chunk_frame")
         seconds += time.perf_counter() - started
         rows += len(frame)

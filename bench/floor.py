@@ -52,7 +52,7 @@ def run_floor(warehouse: Path, manifest_path: Path, spill: Path) -> dict[str, fl
     for node in models_in_order(manifest_path):
         sql = statement(node)
         started = time.perf_counter()
-        con.execute(sql)
+        con.execute(sql).fetchall()
         seconds[node["unique_id"]] = time.perf_counter() - started
     con.close()
     return seconds

@@ -7,6 +7,7 @@ from datetime import date
 # market starts on 2000-01-03, so "30 years" is capped at the 26.9 years it has.
 END_DATE = date(2026, 11, 20)
 SAMPLE_EPOCH = date(2000, 1, 3)
+FULL_ROWS = 3036 * 6768  # the full size: 3,000 stocks + 36 instruments, every session
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "tiny": Size("tiny", stocks=12, years=2.0, repeat=1),
-    "small": Size("small", stocks=100, years=10.0, repeat=3),
-    "medium": Size("medium", stocks=600, years=27.0, repeat=3),
-    "full": Size("full", stocks=3000, years=30.0, repeat=3),
+    "small": Size("small", stocks=50, years=10.0, repeat=3),
+    "medium": Size("medium", stocks=200, years=30.0, repeat=3),
+    "large": Size("large", stocks=600, years=30.0, repeat=2),
+    "full": Size("full", stocks=3000, years=30.0, repeat=1),
 }

@@ -129,8 +129,8 @@ def check_floor(spec: dict[str, Any]) -> dict[str, Any]:
     ]
     problems = []
     for table in tables:
-        mine = con.execute(f"select count(*) from warehouse.marts.{table}").fetchone()[0]
-        theirs = con.execute(f"select count(*) from built.marts.{table}").fetchone()[0]
+        mine = con.execute(f"select count(*) from warehouse.marts.{table}").fetchall()[0][0]
+        theirs = con.execute(f"select count(*) from built.marts.{table}").fetchall()[0][0]
         if mine != theirs:
             problems.append(f"{table}: {mine} rows by the floor, {theirs} by dbt")
     con.close()
