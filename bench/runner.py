@@ -99,29 +99,23 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
     floor_wh.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(project.warehouse, floor_wh)
 
-    run_outs = _repeat(
-        measure("dbt_run_full"),
-        repeat,
-        lambda _n: {"step": "dbt", "root": str(root), "args": ["run", "--full-refresh"]},
-        say,
-    )
-    build_outs = _repeat(
-        measure("dbt_build_full"),
-        repeat,
-        lambda _n: {"step": "dbt", "root": str(root), "args": ["build", "--full-refresh"]},
-        say,
-    )
-    floor_outs = _repeat(
-        measure("floor"),
-        repeat,
-        lambda _n: {
-            "step": "floor",
-            "root": str(root),
-            "warehouse": str(floor_wh),
-            "manifest": str(manifest),
-        },
-        say,
-    )
+    # Interleaved, so that other work on the machine weighs on dbt and the floor alike.
+    run_outs, build_outs, floor_outs = [], [], []
+    for number in range(repeat):
+        for name, outs, spec in (
+            ("dbt_run_full", run_outs, {"step": "dbt", "args": ["run", "--full-refresh"]}),
+            (
+                "floor",
+                floor_outs,
+                {"step": "floor", "warehouse": str(floor_wh), "manifest": str(manifest)},
+            ),
+            ("dbt_build_full", build_outs, {"step": "dbt", "args": ["build", "--full-refresh"]}),
+        ):
+            say(f"{name}: run {number + 1}/{repeat}")
+            out = run_step({**spec, "root": str(root)})
+            measure(name).add(out)
+            outs.append(out)
+            say(f"{name}: {out['seconds']:.2f} s, peak {out['peak_rss_mb']:.0f} MB")
 
     raced = _upstream_models(manifest, RACED_MARTS)
     pair_ids = sample_pairs(str(project.warehouse))
