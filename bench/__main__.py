@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     def say(message: str) -> None:
-        console.log(message)
+        console.log(message, markup=False)
 
     results: dict[str, Any] = {
         "command": ["python -m bench", *(argv if argv is not None else sys.argv[1:])],

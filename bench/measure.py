@@ -1,6 +1,7 @@
 """Running a step in its own process and summarising repeated runs (median, min, max)."""
 
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ class Measure:
     seconds: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
     extra: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
 
     def add(self, out: dict[str, Any], *extra: str) -> None:
         self.seconds.append(float(out["seconds"]))
@@ -47,16 +49,26 @@ class Measure:
         for key in extra:
             self.extra.setdefault(key, []).append(float(out[key]))
 
+    def fail(self, error: str, *extra: str) -> None:
+        """A run that failed: it counts as no figure, and its error is kept."""
+        self.errors.append(error[-2000:])
+        for key in extra:
+            self.extra.setdefault(key, [])
+
     @property
     def median(self) -> float:
-        return statistics.median(self.seconds)
+        return statistics.median(self.seconds) if self.seconds else math.nan
 
     def as_dict(self) -> dict[str, Any]:
+        def median(values: list[float]) -> float:
+            return statistics.median(values) if values else math.nan
+
         return {
             "seconds": self.seconds,
             "median": self.median,
-            "min": min(self.seconds),
-            "max": max(self.seconds),
-            "peak_mb": max(self.peak_mb),
-            "extra": {k: statistics.median(v) for k, v in self.extra.items()},
+            "min": min(self.seconds, default=math.nan),
+            "max": max(self.seconds, default=math.nan),
+            "peak_mb": max(self.peak_mb, default=math.nan),
+            "extra": {k: median(v) for k, v in self.extra.items()},
+            "errors": self.errors,
         }

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from bench import data, dbt_steps
-from bench.measure import Measure, run_step
+from bench.measure import Measure, StepError, run_step
 from bench.project import BenchProject, create_project
 from bench.sizes import END_DATE, Size
 from bench.verify import sample_pairs
@@ -48,7 +48,12 @@ def _repeat(
     outs = []
     for number in range(times):
         say(f"{measure.name}: run {number + 1}/{times}")
-        out = run_step(spec(number))
+        try:
+            out = run_step(spec(number))
+        except StepError as exc:
+            say(f"{measure.name}: FAILED, {str(exc)[:300]}")
+            measure.fail(str(exc), *extra)
+            break
         measure.add(out, *extra)
         outs.append(out)
         say(f"{measure.name}: {out['seconds']:.2f} s, peak {out['peak_rss_mb']:.0f} MB")
@@ -112,21 +117,28 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
             ("dbt_build_full", build_outs, {"step": "dbt", "args": ["build", "--full-refresh"]}),
         ):
             say(f"{name}: run {number + 1}/{repeat}")
-            out = run_step({**spec, "root": str(root)})
+            try:
+                out = run_step({**spec, "root": str(root)})
+            except StepError as exc:
+                say(f"{name}: FAILED, {str(exc)[:300]}")
+                measure(name).fail(str(exc))
+                continue
             measure(name).add(out)
             outs.append(out)
             say(f"{name}: {out['seconds']:.2f} s, peak {out['peak_rss_mb']:.0f} MB")
 
     raced = _upstream_models(manifest, RACED_MARTS)
     pair_ids = sample_pairs(str(project.warehouse))
-    checks += run_step(
-        {
-            "step": "check_floor",
-            "floor": str(floor_wh),
-            "built": str(project.warehouse),
-            "pair_ids": pair_ids,
-        }
-    )["checks"]
+    floor_spec = {
+        "step": "check_floor",
+        "floor": str(floor_wh),
+        "built": str(project.warehouse),
+        "pair_ids": pair_ids,
+    }
+    try:
+        checks += run_step(floor_spec)["checks"]
+    except StepError as exc:
+        checks.append({"name": "floor", "rows": 0, "ok": False, "problems": [str(exc)[:2000]]})
     for mode in ("long", "wide"):
         outs = _repeat(
             measure(f"pandas_{mode}"),
@@ -141,7 +153,11 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
             say,
             "load_seconds",
         )
-        checks += outs[0]["checks"]
+        checks += (
+            outs[0]["checks"]
+            if outs
+            else [{"name": f"pandas {mode}", "rows": 0, "ok": False, "problems": ["did not run"]}]
+        )
     raced_dbt = Measure(
         "dbt_raced_marts",
         [_sum(o["nodes"], raced) for o in run_outs],
@@ -173,7 +189,7 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
     )
     con.close()
     size_bytes = project.warehouse.stat().st_size
-    last_nodes = build_outs[-1]["nodes"]
+    last_nodes = build_outs[-1]["nodes"] if build_outs else {}
     slowest = sorted(last_nodes.items(), key=lambda item: item[1], reverse=True)[:12]
     return {
         "size": size.name,
@@ -188,7 +204,7 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
         "measures": {name: m.as_dict() for name, m in measures.items()},
         "checks": checks,
         "slowest_nodes": slowest,
-        "floor_nodes": floor_outs[-1]["nodes"],
+        "floor_nodes": floor_outs[-1]["nodes"] if floor_outs else {},
         "wall_seconds": time.perf_counter() - started,
     }
 
@@ -198,30 +214,23 @@ def run_e2e(workdir: Path, repeat: int, say: Say) -> dict[str, Any]:
     sessions = data.last_sessions(END_DATE.replace(year=END_DATE.year - 1), END_DATE, 2)
     cold, night = Measure("e2e_make_run"), Measure("e2e_nightly")
     for number in range(repeat):
-        folder = workdir / "e2e" / f"run_{number}"
+        folder = str(workdir / "e2e" / f"run_{number}")
         say(f"e2e: make run, {number + 1}/{repeat}")
-        cold.add(
-            run_step(
-                {
-                    "step": "e2e",
-                    "phase": "cold",
-                    "folder": str(folder),
-                    "end": sessions[0].isoformat(),
-                }
+        try:
+            out = run_step(
+                {"step": "e2e", "phase": "cold", "folder": folder, "end": str(sessions[0])}
             )
-        )
-        say(f"e2e: make run {cold.seconds[-1]:.1f} s; nightly refresh")
-        night.add(
-            run_step(
-                {
-                    "step": "e2e",
-                    "phase": "nightly",
-                    "folder": str(folder),
-                    "end": sessions[1].isoformat(),
-                }
+            cold.add(out)
+            say(f"e2e: make run {out['seconds']:.1f} s; nightly refresh")
+            out = run_step(
+                {"step": "e2e", "phase": "nightly", "folder": folder, "end": str(sessions[1])}
             )
-        )
-        say(f"e2e: nightly {night.seconds[-1]:.1f} s")
+            night.add(out)
+            say(f"e2e: nightly {out['seconds']:.1f} s")
+        except StepError as exc:
+            say(f"e2e: FAILED, {str(exc)[:300]}")
+            cold.fail(str(exc))
+            break
     return {"measures": {m.name: m.as_dict() for m in (cold, night)}}
 
 
