@@ -49,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("data/bench"))
     parser.add_argument("--e2e-repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep each size's warehouses")
+    parser.add_argument("--report-only", type=Path, help="re-render results.md from a results.json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = json.loads(args.report_only.read_text())
+        path = report.write(results, args.out, NOTES)
+        _summary(Console(), results, path)
+        return 0
     sizes = [SIZES[name] for name in (args.sizes or ["small", "medium", "large"])]
     console = Console()
     started = time.perf_counter()

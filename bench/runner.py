@@ -168,6 +168,12 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
         [_sum(o["nodes"], raced) for o in floor_outs],
         [o["peak_rss_mb"] for o in floor_outs],
     )
+    models = {k for out in run_outs for k in out["nodes"] if k.startswith("model.")}
+    measures["dbt_models_sum"] = Measure(
+        "dbt_models_sum",
+        [_sum(o["nodes"], models) for o in run_outs],
+        [o["peak_rss_mb"] for o in run_outs],
+    )
     measures[raced_dbt.name] = raced_dbt
     measures[raced_floor.name] = raced_floor
 
