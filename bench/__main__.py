@@ -8,6 +8,7 @@ default universe, and writes results.md, results.json and the plot into --out.
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.e2e_repeat:
         results["e2e"] = run_e2e(workdir, args.e2e_repeat, say)
     results["wall_seconds"] = time.perf_counter() - started
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1, default=str))

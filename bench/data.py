@@ -16,7 +16,7 @@ import pandas as pd
 
 from ingestion.calendar import sessions_between
 from ingestion.config import Settings
-from ingestion.loader import ensure_raw_schema, load_frame, new_load_id
+from ingestion.loader import RAW_TABLES, ensure_raw_schema, load_frame, new_load_id
 from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import refresh_estimates, refresh_rates, refresh_sessions
 from ingestion.schemas import PRICES
@@ -168,11 +168,17 @@ def load_other_raw_tables(
     refresh_estimates(con, provider, universe, settings, quiet)
 
 
-def open_fresh_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+def open_fresh_warehouse(path: Path, primary_key: bool = True) -> duckdb.DuckDBPyConnection:
+    """An empty warehouse with the raw schema; without `primary_key`, raw.prices has the
+    same columns but no key (to measure what maintaining the key costs)."""
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
+    if not primary_key:
+        con.execute("create schema if not exists raw")
+        ddl = RAW_TABLES["prices"].replace(",\n            primary key (symbol, session_date)", "")
+        con.execute(ddl)
     ensure_raw_schema(con)
     return con
 

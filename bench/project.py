@@ -2,7 +2,7 @@
 
 The project's models, macros and tests are copied unchanged; instruments.csv gains the
 generated stocks and pairs.csv one pair per stock against its sector ETF. The profile
-points at the size's own warehouse file with a DuckDB memory limit and a spill folder,
+points at the size's own warehouse file with a DuckDB memory limit (spilling beside it),
 so nothing is shared with the project's warehouse or its target/ folder.
 """
 
@@ -37,7 +37,10 @@ class BenchProject:
 
     @property
     def spill_dir(self) -> Path:
-        return self.root / "spill"
+        """DuckDB's default spill folder for a database file: beside it, `<file>.tmp`.
+        (dbt-duckdb sets profile settings on every cursor, and DuckDB refuses to switch
+        the temporary directory once it has spilled, so it is left at its default.)"""
+        return self.warehouse.with_name(self.warehouse.name + ".tmp")
 
     @property
     def target_dir(self) -> Path:
@@ -98,7 +101,6 @@ PROFILE = """market_divergence:
       threads: 1
       settings:
         memory_limit: "{memory_limit}"
-        temp_directory: "{spill}"
         preserve_insertion_order: false
 """
 
@@ -115,10 +117,7 @@ def create_project(root: Path, stocks: int) -> BenchProject:
     )
     write_seeds(project.seeds_dir, stocks)
     project.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    project.spill_dir.mkdir(parents=True, exist_ok=True)
     (project.dbt_dir / "profiles.yml").write_text(
-        PROFILE.format(
-            warehouse=project.warehouse, memory_limit=MEMORY_LIMIT, spill=project.spill_dir
-        )
+        PROFILE.format(warehouse=project.warehouse, memory_limit=MEMORY_LIMIT)
     )
     return project

@@ -21,6 +21,7 @@ PLOT_SERIES = (
 
 LABELS = {
     "ingest_bulk": "bulk ingest, DuckDB insert from pandas",
+    "ingest_bulk_nokey": "bulk ingest, DuckDB insert, raw.prices without its primary key",
     "ingest_loader": "bulk ingest, the project's loader (load_frame)",
     "dbt_run_full": "dbt run --full-refresh (models only)",
     "dbt_models_sum": "dbt run: sum of the models' own times (run_results.json)",
@@ -259,7 +260,8 @@ def write(results: dict[str, Any], folder: Path, notes: list[str] | None = None)
         "",
         f"- {env['cores']} cores ({env['processor']}), {env['memory_gb']} GB memory, "
         f"{env['platform']}",
-        f"- load average when the run started: {', '.join(map(str, env['load_average_at_start']))} "
+        f"- load average when the run started: {', '.join(map(str, env['load_average_at_start']))}"
+        f", at its end: {', '.join(map(str, results.get('load_average_at_end', [])))} "
         "(the machine is shared, so other work competes for the two cores)",
         f"- Python {env['python']}; " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
         "- DuckDB `memory_limit` 4GB with a spill folder, `preserve_insertion_order=false`, "

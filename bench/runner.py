@@ -87,6 +87,14 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
         "rows_per_second",
     )
     _repeat(
+        measure("ingest_bulk_nokey"),
+        repeat,
+        lambda _n: {"step": "ingest", "mode": "bulk_nokey", **common},
+        say,
+        "rows",
+        "rows_per_second",
+    )
+    _repeat(
         measure("ingest_loader"),
         repeat,
         lambda _n: {"step": "ingest", "mode": "loader", **common},

@@ -32,7 +32,7 @@ def _peak_mb() -> float:
 def ingest(spec: dict[str, Any]) -> dict[str, Any]:
     project = BenchProject(Path(spec["root"]))
     base_end = date.fromisoformat(spec["base_end"])
-    con = data.open_fresh_warehouse(project.warehouse)
+    con = data.open_fresh_warehouse(project.warehouse, primary_key=spec["mode"] != "bulk_nokey")
     frames = data.read_chunks(project.root, base_end)
     loader = data.ingest_with_loader if spec["mode"] == "loader" else data.ingest_bulk
     timing = loader(con, frames)
@@ -65,8 +65,7 @@ def dbt(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
-    project = BenchProject(Path(spec["root"]))
-    seconds = floor.run_floor(Path(spec["warehouse"]), Path(spec["manifest"]), project.spill_dir)
+    seconds = floor.run_floor(Path(spec["warehouse"]), Path(spec["manifest"]))
     return {"seconds": sum(seconds.values()), "nodes": seconds}
 
 
