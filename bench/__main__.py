@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep each size's warehouses")
     parser.add_argument("--report-only", type=Path, help="re-render results.md from a results.json")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        help="a results.json of another invocation (e.g. the full size) to show beside these",
+    )
     args = parser.parse_args(argv)
     if args.report_only:
         results = json.loads(args.report_only.read_text())
@@ -77,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.e2e_repeat:
         results["e2e"] = run_e2e(workdir, args.e2e_repeat, say)
     results["wall_seconds"] = time.perf_counter() - started
+    if args.merge and args.merge.exists():
+        other = json.loads(args.merge.read_text())
+        for size in other["sizes"]:
+            size["separate_run"] = f"{args.merge} ({other['finished_at']} UTC)"
+            results["sizes"].append(size)
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -113,6 +113,11 @@ def _size_section(size: dict[str, Any]) -> list[str]:
     lines = [
         f"### {size['size']}: {size['stocks']} generated stocks x {size['years']} years",
         "",
+        *(
+            [f"Measured in a separate invocation: {size['separate_run']}.", ""]
+            if size.get("separate_run")
+            else []
+        ),
         f"{c['symbols']} symbols, {c['sessions']} sessions, {c['prices']:,} price rows, "
         f"{c['pairs']} pairs, divergence_daily {c['divergence_daily']:,} rows, "
         f"outperformance_streaks {c['outperformance_streaks']:,} rows; warehouse file "

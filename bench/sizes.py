@@ -26,8 +26,8 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "tiny": Size("tiny", stocks=12, years=2.0, repeat=1),
-    "small": Size("small", stocks=30, years=10.0, repeat=3),
-    "medium": Size("medium", stocks=150, years=30.0, repeat=3),
-    "large": Size("large", stocks=450, years=30.0, repeat=2),
+    "small": Size("small", stocks=20, years=10.0, repeat=3),
+    "medium": Size("medium", stocks=100, years=30.0, repeat=3),
+    "large": Size("large", stocks=300, years=30.0, repeat=2),
     "full": Size("full", stocks=3000, years=30.0, repeat=1),
 }

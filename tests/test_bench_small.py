@@ -51,8 +51,10 @@ def test_tiny_benchmark_runs_and_its_baselines_equal_the_marts(tmp_path):
 
     expected = {
         "ingest_bulk",
+        "ingest_bulk_nokey",
         "ingest_loader",
         "dbt_run_full",
+        "dbt_models_sum",
         "dbt_build_full",
         "floor",
         "dbt_raced_marts",
