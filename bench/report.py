@@ -37,6 +37,30 @@ LABELS = {
 }
 
 
+WHY = [
+    "Why targets are missed, where they are:",
+    "",
+    "- Two marts vs pandas: the SQL sorts and windows every pair-session several times "
+    "(framed aggregates per rolling column, three sorts for the streaks; see "
+    "`bench/hotspots.md`), while wide pandas makes one vectorised pass over a dense "
+    "session x pair matrix. Long pandas is the fairer analyst baseline; wide pandas only "
+    "works because every leg trades every session.",
+    "- Nightly vs full rebuild: the models measured were not incremental, so the nightly "
+    "`dbt build` recomputes every pair from its first session (plus all tests).",
+    "- Ingest: `raw.prices` keeps its primary key (symbol, session_date); maintaining that "
+    "index costs more than half of the insert (compare the row without the key). The "
+    "loader adds the comparison with stored rows that makes loads idempotent.",
+    "- Peak memory: DuckDB's `memory_limit` bounds its buffer manager; the process RSS "
+    "adds Python, dbt and allocations outside the buffer pool, so it ends slightly above "
+    "4 GB at the full size, spilling rather than failing. The pandas baselines are not "
+    "bounded (shown in their rows).",
+    "- Small sizes: dbt's fixed cost per invocation (start, parse, one transaction and "
+    "metadata queries per model, about 4-5 s) dominates, so ratios to the floor are large "
+    "there and approach 1 as the data grows.",
+    "",
+]
+
+
 def _fmt(seconds: float) -> str:
     return f"{seconds:.2f}" if seconds < 100 else f"{seconds:.0f}"
 
@@ -53,7 +77,7 @@ def _targets(size: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     best_pandas = min(m["pandas_long"], m["pandas_wide"])
     rows_per_s = size["measures"]["ingest_bulk"]["extra"]["rows_per_second"]
     loader_rows_per_s = size["measures"]["ingest_loader"]["extra"]["rows_per_second"]
-    peak = max(v["peak_mb"] for v in size["measures"].values())
+    peak = max(v["peak_mb"] for k, v in size["measures"].items() if not k.startswith("pandas"))
     models_sum = m.get("dbt_models_sum", math.nan)
     return [
         (
@@ -104,7 +128,12 @@ def _targets(size: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             ">= 1 M rows/s",
             loader_rows_per_s >= 1e6,
         ),
-        ("peak memory of any step", f"{peak / 1024:.2f} GB", "< 4 GB", peak < 4096),
+        (
+            "peak RSS of the warehouse steps (ingest, dbt, floor, nightly)",
+            f"{peak / 1024:.2f} GB",
+            "< 4 GB",
+            peak < 4096,
+        ),
     ]
 
 
@@ -174,6 +203,7 @@ def _size_section(size: dict[str, Any]) -> list[str]:
     for target, figure, threshold, met in _targets(size):
         verdict = "-" if met is None else ("yes" if met else "**no**")
         lines.append(f"| {target} | {figure} | {threshold} | {verdict} |")
+    lines += ["", *WHY]
     lines += ["", "Equality checks (sample pairs, floats to a relative 1e-6):", ""]
     for check in size["checks"]:
         status = "ok" if check["ok"] else "FAILED: " + "; ".join(check["problems"])
