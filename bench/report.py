@@ -203,7 +203,6 @@ def _size_section(size: dict[str, Any]) -> list[str]:
     for target, figure, threshold, met in _targets(size):
         verdict = "-" if met is None else ("yes" if met else "**no**")
         lines.append(f"| {target} | {figure} | {threshold} | {verdict} |")
-    lines += ["", *WHY]
     lines += ["", "Equality checks (sample pairs, floats to a relative 1e-6):", ""]
     for check in size["checks"]:
         status = "ok" if check["ok"] else "FAILED: " + "; ".join(check["problems"])
@@ -289,7 +288,12 @@ def write(results: dict[str, Any], folder: Path, notes: list[str] | None = None)
         "# Benchmark results",
         "",
         f"Written by `{' '.join(results['command'])}` on {results['finished_at']} UTC, "
-        f"all figures from this one invocation ({results['wall_seconds'] / 60:.1f} min).",
+        f"all figures from this one invocation ({results['wall_seconds'] / 60:.1f} min)"
+        + (
+            ", except sizes marked as measured separately."
+            if any(s.get("separate_run") for s in results["sizes"])
+            else "."
+        ),
         "",
         "## Machine",
         "",
