@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DO_NOT_TRACK := 1
 
-.PHONY: run test ui report docs manifest install lint format lock clean audit
+.PHONY: run test ui report docs manifest install lint format lock clean audit bench
 
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all
@@ -22,6 +22,13 @@ ui: manifest ## The Dagster UI on http://127.0.0.1:3000: lineage, runs, asset ch
 
 report: install ## Re-render the HTML report from the serving file and print its path
 	@$(BIN)/python -m ingestion.report
+
+# The full size (3,000 pairs) takes longer than this target's 20 minutes on 2 cores; it is
+# run on its own (`python -m bench --size full --out bench/full --e2e-repeat 0`) and shown
+# beside these sizes when bench/full/results.json exists.
+bench: install ## Benchmark at three sizes (+ the full size if measured); writes bench/results.md
+	$(BIN)/python -m bench --size small --size medium --size large --e2e-repeat 2 \
+		--out bench --merge bench/full/results.json
 
 DOCS_WAREHOUSE := $(CURDIR)/data/docs/warehouse.duckdb
 docs: manifest ## Regenerate docs/queries.md from a sample warehouse with a fixed end date
