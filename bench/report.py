@@ -25,7 +25,7 @@ LABELS = {
     "ingest_loader": "bulk ingest, the project's loader (load_frame)",
     "dbt_run_full": "dbt run --full-refresh (models only)",
     "dbt_models_sum": "dbt run: sum of the models' own times (run_results.json)",
-    "dbt_build_full": "dbt build --full-refresh (seeds, models, tests)",
+    "dbt_build_full": "dbt build --full-refresh (seeds, models, data tests)",
     "floor": "floor: compiled model SQL in DuckDB, no dbt",
     "dbt_raced_marts": "dbt: divergence_daily + outperformance_streaks (+ upstream models)",
     "floor_raced_marts": "floor: the same models",

@@ -122,7 +122,11 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
                 floor_outs,
                 {"step": "floor", "warehouse": str(floor_wh), "manifest": str(manifest)},
             ),
-            ("dbt_build_full", build_outs, {"step": "dbt", "args": ["build", "--full-refresh"]}),
+            (
+                "dbt_build_full",
+                build_outs,
+                {"step": "dbt", "args": ["build", "--full-refresh", *dbt_steps.NIGHTLY_SELECTION]},
+            ),
         ):
             say(f"{name}: run {number + 1}/{repeat}")
             try:
