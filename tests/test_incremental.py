@@ -24,7 +24,8 @@ from ingestion.paths import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 DBT = str(Path(sys.prefix) / "bin" / "dbt")
-CHECKED_SCHEMAS = ("intermediate", "marts")
+CHECKED_SCHEMAS = ("staging", "intermediate", "marts")
+SCHEMA_FILTER = "where schema_name in (" + ", ".join(f"'{s}'" for s in CHECKED_SCHEMAS) + ")"
 
 
 def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
@@ -54,8 +55,7 @@ def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
 def checksums(warehouse: Path) -> dict[str, tuple[int, int]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where schema_name in ('intermediate', 'marts') order by 1, 2"
+            f"select schema_name, table_name from duckdb_tables() {SCHEMA_FILTER} order by 1, 2"
         ).fetchall()
         return {
             f"{schema}.{table}": con.execute(
@@ -68,8 +68,7 @@ def checksums(warehouse: Path) -> dict[str, tuple[int, int]]:
 def contents(warehouse: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where schema_name in ('intermediate', 'marts') order by 1, 2"
+            f"select schema_name, table_name from duckdb_tables() {SCHEMA_FILTER} order by 1, 2"
         ).fetchall()
         frames = {}
         for schema, table in tables:
@@ -140,7 +139,11 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     before = checksums(warehouse)
     untouched = {
         table: history_hash(warehouse, table, "2023-08-01")
-        for table in ("intermediate.int_pair_returns_daily", "marts.divergence_daily")
+        for table in (
+            "staging.stg_market__prices",
+            "intermediate.int_pair_returns_daily",
+            "marts.divergence_daily",
+        )
     }
     with duckdb.connect(str(warehouse), read_only=True) as con:
         (last,) = con.execute("select max(session_date) from marts.divergence_daily").fetchone()
@@ -180,4 +183,9 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     assert incremental["marts.divergence_daily"] != before["marts.divergence_daily"]
     # five pairs, five new sessions
     assert incremental["marts.divergence_daily"][0] == before["marts.divergence_daily"][0] + 25
-    assert set(state) == {"int_pair_returns_daily", "int_pair_streaks", "divergence_daily"}
+    assert set(state) == {
+        "stg_market__prices",
+        "int_pair_returns_daily",
+        "int_pair_streaks",
+        "divergence_daily",
+    }

@@ -78,9 +78,11 @@ stored_pairs as (
     select
         pair_id,
         max(session_date) as last_stored,
-        count(distinct long_symbol || '|' || short_symbol) as leg_sets,
-        any_value(long_symbol) as long_symbol,
-        any_value(short_symbol) as short_symbol,
+        -- one set of legs in every stored row (cheaper than counting distinct pairs)
+        min(long_symbol) = max(long_symbol) and min(short_symbol) = max(short_symbol)
+            as one_leg_set,
+        min(long_symbol) as long_symbol,
+        min(short_symbol) as short_symbol,
     from {{ this }}
     group by pair_id
 ),
@@ -90,7 +92,7 @@ recompute_points as (
         pairs.pair_id,
         case
             when stored_pairs.pair_id is null
-                or stored_pairs.leg_sets <> 1
+                or not stored_pairs.one_leg_set
                 or stored_pairs.long_symbol <> pairs.long_symbol
                 or stored_pairs.short_symbol <> pairs.short_symbol
                 or not exists (select 1 from previous_build)

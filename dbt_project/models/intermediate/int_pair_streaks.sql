@@ -39,9 +39,11 @@ stored_heads as (
         pair_id,
         frequency,
         max(period_end) as last_stored,
-        count(distinct long_symbol || '|' || short_symbol) as leg_sets,
-        any_value(long_symbol) as long_symbol,
-        any_value(short_symbol) as short_symbol,
+        -- one set of legs in every stored row (cheaper than counting distinct pairs)
+        min(long_symbol) = max(long_symbol) and min(short_symbol) = max(short_symbol)
+            as one_leg_set,
+        min(long_symbol) as long_symbol,
+        min(short_symbol) as short_symbol,
     from {{ this }}
     group by pair_id, frequency
 ),
@@ -52,7 +54,7 @@ recompute_points as (
         frequencies.frequency,
         case
             when stored_heads.pair_id is null
-                or stored_heads.leg_sets <> 1
+                or not stored_heads.one_leg_set
                 or stored_heads.long_symbol <> comparisons.long_symbol
                 or stored_heads.short_symbol <> comparisons.short_symbol
                 or not exists (select 1 from previous_build)

@@ -2,14 +2,72 @@
 -- the provider gives one) and the return since the instrument's previous session. Only
 -- symbols still in the instruments seed: removing one keeps its raw history but drops it
 -- from everything downstream.
--- A table, not a view: three models and several tests read it, and a view would
--- re-run the window over every stored price for each of them.
-{{ config(materialized='table') }}
+-- A table, not a view (several models and tests read it), and incremental: a build
+-- recomputes each symbol from its first session loaded or restated since the last build
+-- (see macros/incremental.sql), reading back the one stored session its return needs.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['symbol', 'session_date'],
+        on_schema_change='fail',
+        pre_hook="{{ create_incremental_state() }}",
+        post_hook=[
+            "delete from {{ this }} where symbol not in (select symbol from {{ ref('instruments') }})",
+            "{{ record_incremental_state() }}",
+        ],
+    )
+}}
+-- depends_on: {{ ref('stg_market__price_points') }}
 with
 
+{% if is_incremental() %}
+{{ changed_prices_ctes() }},
+
+stored_symbols as (
+    select symbol, max(session_date) as last_stored
+    from {{ this }}
+    group by symbol
+),
+
+recompute_points as (
+    select
+        instruments.symbol,
+        case
+            when stored_symbols.symbol is null or not exists (select 1 from previous_build)
+            then date '0001-01-01'
+            else least(
+                stored_symbols.last_stored + 1,
+                coalesce(changed_symbols.first_changed, date '9999-12-31')
+            )
+        end as recompute_from,
+    from {{ ref('instruments') }} as instruments
+    left join stored_symbols using (symbol)
+    left join changed_symbols using (symbol)
+),
+
+recompute_bounds as (
+    select
+        recompute_points.symbol,
+        recompute_points.recompute_from,
+        coalesce(max(stored.session_date), date '0001-01-01') as input_from,
+    from recompute_points
+    left join {{ this }} as stored
+        on stored.symbol = recompute_points.symbol
+        and stored.session_date < recompute_points.recompute_from
+    group by recompute_points.symbol, recompute_points.recompute_from
+),
+{% endif %}
+
 source as (
-    select * from {{ source('market', 'prices') }}
-    where symbol in (select symbol from {{ ref('instruments') }})
+    select prices.*
+    from {{ source('market', 'prices') }} as prices
+    {% if is_incremental() %}
+    inner join recompute_bounds
+        on recompute_bounds.symbol = prices.symbol
+        and prices.session_date >= recompute_bounds.input_from
+    {% endif %}
+    where prices.symbol in (select symbol from {{ ref('instruments') }})
 ),
 
 priced as (
@@ -38,4 +96,9 @@ with_returns as (
     window by_symbol as (partition by symbol order by session_date)
 )
 
-select * from with_returns
+select with_returns.* from with_returns
+{% if is_incremental() %}
+inner join recompute_bounds
+    on recompute_bounds.symbol = with_returns.symbol
+    and with_returns.session_date >= recompute_bounds.recompute_from
+{% endif %}
