@@ -57,6 +57,32 @@ def _new_root(root: Path) -> Path:
     return root
 
 
+def _live_members(group: int) -> list[int]:
+    """Processes of a process group that have not exited yet (zombies hold no locks)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdecimal():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after it
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def _wait_for_group_exit(group: int, timeout: float = 60.0) -> None:
+    """SIGKILL is delivered at once but a large process takes a moment to exit and
+    release its file lock: wait until every member of the group is gone."""
+    deadline = time.monotonic() + timeout
+    while _live_members(group):
+        assert time.monotonic() < deadline, f"process group {group} still alive"
+        time.sleep(0.05)
+
+
 def _run(root: Path, end: str, point: str = "none") -> tuple[str, str]:
     """Run refresh_all; with a crash point, SIGKILL it there. Returns (stdout, marker)."""
     marker = root / f"reached-{point.replace(':', '-')}"
@@ -82,6 +108,7 @@ def _run(root: Path, end: str, point: str = "none") -> tuple[str, str]:
                 time.sleep(0.02)
             os.killpg(process.pid, signal.SIGKILL)
             assert process.wait(timeout=60) == -signal.SIGKILL
+            _wait_for_group_exit(process.pid)
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)

@@ -36,7 +36,16 @@ def test_asset_keys_are_schema_and_table():
 def test_staging_models_depend_on_their_ingestion_assets():
     graph = defs.resolve_asset_graph()
     parents = {
-        "stg_market__prices": {AssetKey(["raw", "prices"]), AssetKey(["universe", "instruments"])},
+        # stg_market__prices also reads when each price was loaded, to build incrementally
+        "stg_market__prices": {
+            AssetKey(["raw", "prices"]),
+            AssetKey(["universe", "instruments"]),
+            AssetKey(["staging", "stg_market__price_points"]),
+        },
+        "stg_market__price_points": {
+            AssetKey(["raw", "prices"]),
+            AssetKey(["universe", "instruments"]),
+        },
         "stg_calendar__sessions": {AssetKey(["raw", "sessions"])},
         "stg_estimates__eps_growth": {
             AssetKey(["raw", "earnings_estimates"]),
