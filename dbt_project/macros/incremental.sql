@@ -69,27 +69,28 @@ changed_symbols as (
 {%- endmacro %}
 
 
-{#- CTEs `recompute_bounds` (pair_id, recompute_from, input_from) for the pairs of
-    `pairs_cte` (pair_id, long_symbol, short_symbol). Only valid inside is_incremental(). -#}
-{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false) -%}
-{{ changed_prices_ctes() }},
-
+{#- CTEs `stored_pairs` and `recompute_points` (pair_id[, frequency], recompute_from): where
+    each pair starts to be recomputed. With `frequencies`, one point per pair and frequency
+    (`date_column` is then the period's end, on or after every session it covers). -#}
+{% macro recompute_points_ctes(pairs_cte, date_column='session_date', frequencies=none) -%}
+{%- set keys = 'pair_id, frequency' if frequencies else 'pair_id' -%}
 stored_pairs as (
     select
-        pair_id,
-        max(session_date) as last_stored,
+        {{ keys }},
+        max({{ date_column }}) as last_stored,
         -- one set of legs in every stored row (cheaper than counting distinct pairs)
         min(long_symbol) = max(long_symbol) and min(short_symbol) = max(short_symbol)
             as one_leg_set,
         min(long_symbol) as long_symbol,
         min(short_symbol) as short_symbol,
     from {{ this }}
-    group by pair_id
+    group by {{ keys }}
 ),
 
 recompute_points as (
     select
         pairs.pair_id,
+        {% if frequencies %}frequencies.frequency,{% endif %}
         case
             when stored_pairs.pair_id is null
                 or not stored_pairs.one_leg_set
@@ -104,10 +105,24 @@ recompute_points as (
             )
         end as recompute_from,
     from {{ pairs_cte }} as pairs
-    left join stored_pairs using (pair_id)
+    {% if frequencies -%}
+    cross join (
+        values {% for frequency in frequencies %}('{{ frequency }}'){{ ", " if not loop.last }}{% endfor %}
+    ) as frequencies (frequency)
+    {%- endif %}
+    left join stored_pairs using ({{ keys }})
     left join changed_symbols as long_changes on long_changes.symbol = pairs.long_symbol
     left join changed_symbols as short_changes on short_changes.symbol = pairs.short_symbol
-),
+)
+{%- endmacro %}
+
+
+{#- CTEs `recompute_bounds` (pair_id, recompute_from, input_from) for the pairs of
+    `pairs_cte` (pair_id, long_symbol, short_symbol). Only valid inside is_incremental(). -#}
+{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false) -%}
+{{ changed_prices_ctes() }},
+
+{{ recompute_points_ctes(pairs_cte) }},
 
 -- Stored rows shortly before each recompute point: a bounded scan (the windows need
 -- `rows_before` rows, the calendar anchors at most the previous year).

@@ -34,45 +34,8 @@ weekly as (
 {% if is_incremental() %}
 {{ changed_prices_ctes() }},
 
-stored_heads as (
-    select
-        pair_id,
-        frequency,
-        max(period_end) as last_stored,
-        -- one set of legs in every stored row (cheaper than counting distinct pairs)
-        min(long_symbol) = max(long_symbol) and min(short_symbol) = max(short_symbol)
-            as one_leg_set,
-        min(long_symbol) as long_symbol,
-        min(short_symbol) as short_symbol,
-    from {{ this }}
-    group by pair_id, frequency
-),
-
-recompute_points as (
-    select
-        comparisons.pair_id,
-        frequencies.frequency,
-        case
-            when stored_heads.pair_id is null
-                or not stored_heads.one_leg_set
-                or stored_heads.long_symbol <> comparisons.long_symbol
-                or stored_heads.short_symbol <> comparisons.short_symbol
-                or not exists (select 1 from previous_build)
-            then date '0001-01-01'
-            -- a changed session moves its whole week, whose week_ending is on or after it
-            else least(
-                stored_heads.last_stored + 1,
-                coalesce(long_changes.first_changed, date '9999-12-31'),
-                coalesce(short_changes.first_changed, date '9999-12-31')
-            )
-        end as recompute_from,
-    from comparisons
-    cross join (values ('daily'), ('weekly')) as frequencies (frequency)
-    left join stored_heads using (pair_id, frequency)
-    left join changed_symbols as long_changes on long_changes.symbol = comparisons.long_symbol
-    left join changed_symbols as short_changes
-        on short_changes.symbol = comparisons.short_symbol
-),
+-- a changed session moves its whole week, whose week_ending is on or after it
+{{ recompute_points_ctes('comparisons', 'period_end', ['daily', 'weekly']) }},
 
 -- The last stored period before each recompute point: where the new periods carry on.
 carried as (
