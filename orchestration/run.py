@@ -41,10 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rebuild the incremental dbt models from all of history",
     )
+    parser.add_argument(
+        "--full-checks",
+        action="store_true",
+        help="run the dbt data tests over every row, not only the rows this build wrote",
+    )
     args = parser.parse_args(argv)
     run_config: dict[str, object] = dict(RUN_CONFIG)
-    if args.full_refresh:
-        run_config["ops"] = {"warehouse_dbt_models": {"config": {"full_refresh": True}}}
+    dbt_config = {"full_refresh": args.full_refresh, "full_checks": args.full_checks}
+    if any(dbt_config.values()):
+        run_config["ops"] = {"warehouse_dbt_models": {"config": dbt_config}}
     started = time.monotonic()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     with DagsterInstance.get() as instance:

@@ -120,9 +120,10 @@ def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
     assert found.is_file()
 
 
-def test_the_dbt_step_takes_a_full_refresh_switch():
+def test_the_dbt_step_takes_full_refresh_and_full_checks_switches():
     job = defs.resolve_job_def("refresh_all")
     node = job.graph.node_named("warehouse_dbt_models")
     fields = node.definition.config_schema.as_field().config_type.fields
-    assert set(fields) == {"full_refresh"}
+    assert set(fields) == {"full_refresh", "full_checks"}
     assert fields["full_refresh"].default_value is False
+    assert fields["full_checks"].default_value is False

@@ -29,11 +29,18 @@ SCHEMA_FILTER = "where schema_name in (" + ", ".join(f"'{s}'" for s in CHECKED_S
 
 
 def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
+    done = run_dbt(warehouse, tmp_path, "build", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def run_dbt(
+    warehouse: Path, tmp_path: Path, command: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     target = tmp_path / f"target_{os.getpid()}"
-    done = subprocess.run(
+    return subprocess.run(
         [
             DBT,
-            "build",
+            command,
             "--profiles-dir",
             ".",
             "--target-path",
@@ -49,7 +56,6 @@ def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
         text=True,
         timeout=600,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def checksums(warehouse: Path) -> dict[str, tuple[int, int]]:
@@ -115,6 +121,15 @@ def recompute_points(warehouse: Path) -> dict[str, object]:
         )
 
 
+def checked_from(warehouse: Path) -> dict[str, str | None]:
+    """Per incremental model, the earliest value its last build wrote (tests check from it)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select model_name, checked_column, checked_from::varchar from meta.incremental_state"
+        ).fetchall()
+    return {model: f"{column} {since}" for model, column, since in rows}
+
+
 @pytest.fixture
 def warehouse(built, tmp_path) -> Path:
     path, _result, _instance = built
@@ -136,6 +151,10 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         con.execute("delete from raw.prices where session_date > '2024-03-28'")
     assert held == 36 * 5
     dbt(warehouse, tmp_path, "--full-refresh")
+    assert set(checked_from(warehouse).values()) == {
+        "session_date 0001-01-01",
+        "period_end 0001-01-01",
+    }
     before = checksums(warehouse)
     untouched = {
         table: history_hash(warehouse, table, "2023-08-01")
@@ -152,6 +171,8 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     # An incremental run with nothing new changes nothing.
     dbt(warehouse, tmp_path)
     assert checksums(warehouse) == before
+    # ... and writes nothing, so its data tests had no rows to check
+    assert set(checked_from(warehouse).values()) == {"session_date None", "period_end None"}
 
     # Five new sessions arrive, and SPX is restated on three sessions of August 2023.
     with duckdb.connect(str(warehouse)) as con:
@@ -171,6 +192,13 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     incremental = checksums(warehouse)
     incremental_contents = contents(warehouse)
     state = recompute_points(warehouse)
+    # The restated SPX sessions are the earliest rows written, in every model.
+    assert checked_from(warehouse) == {
+        "stg_market__prices": "session_date 2023-08-01",
+        "int_pair_returns_daily": "session_date 2023-08-01",
+        "int_pair_streaks": "period_end 2023-08-01",
+        "divergence_daily": "session_date 2023-08-01",
+    }
     # Rows before the first restated session were kept, not recomputed.
     for table, expected in untouched.items():
         assert history_hash(warehouse, table, "2023-08-01") == expected, table
@@ -189,3 +217,57 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "int_pair_streaks",
         "divergence_daily",
     }
+
+
+def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse, tmp_path):
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table main.held_back as "
+            "select * from raw.prices where session_date > '2024-03-28'"
+        )
+        con.execute("delete from raw.prices where session_date > '2024-03-28'")
+    dbt(warehouse, tmp_path, "--full-refresh")
+
+    # A duplicate planted deep in history: the rows a nightly build writes are clean, so
+    # its tests pass without reading the old sessions again...
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into marts.divergence_daily select * from marts.divergence_daily "
+            "where pair_id = 'rsp_vs_spy' and session_date = '2023-09-01'"
+        )
+        con.execute(
+            "insert into raw.prices "
+            "select * replace (now()::timestamp as ingested_at) from main.held_back "
+            "where session_date = '2024-04-01'"
+        )
+    dbt(warehouse, tmp_path)
+    assert checked_from(warehouse)["divergence_daily"] == "session_date 2024-04-01"
+    compiled = next(
+        (tmp_path / f"target_{os.getpid()}").rglob("unique_combination_divergence_daily*")
+    )
+    assert "session_date >= date '2024-04-01'" in compiled.read_text()
+
+    # ... a full check finds it, naming the test and the failing rows...
+    full = run_dbt(
+        warehouse, tmp_path, "test", "--vars", "{full_checks: true}", "-s", "divergence_daily"
+    )
+    assert full.returncode != 0
+    assert "unique_combination_divergence_daily_pair_id__session_date" in full.stdout
+    assert "Got 1 result" in full.stdout
+
+    # ... and a bad row among those written is caught by the scoped tests.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "delete from marts.divergence_daily "
+            "where pair_id = 'rsp_vs_spy' and session_date = '2023-09-01' "
+            "and rowid = (select max(rowid) from marts.divergence_daily "
+            "where pair_id = 'rsp_vs_spy' and session_date = '2023-09-01')"
+        )
+        con.execute(
+            "update marts.divergence_daily set spread_1d = spread_1d + 0.01 "
+            "where pair_id = 'rut_vs_spx' and session_date = '2024-04-01'"
+        )
+    scoped = run_dbt(warehouse, tmp_path, "test", "-s", "divergence_daily")
+    assert scoped.returncode != 0
+    assert "expression_is_true_divergence_daily" in scoped.stdout
+    assert "Got 1 result" in scoped.stdout

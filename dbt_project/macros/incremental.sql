@@ -24,16 +24,42 @@
         model_name varchar primary key,
         prices_ingested_through timestamp,
         built_at timestamp
-    )
+    );
+    alter table {{ incremental_state_relation() }} add column if not exists checked_column varchar;
+    alter table {{ incremental_state_relation() }} add column if not exists checked_from date;
+    {#- A build starts as a full one: every row is to be checked. The `recompute` strategy
+        narrows this to the rows it wrote; a full build never calls it. -#}
+    insert into {{ incremental_state_relation() }} (model_name, checked_column, checked_from)
+    values ('{{ this.identifier }}', '{{ config.get("checked_column") }}', date '0001-01-01')
+    on conflict (model_name) do update set
+        checked_column = excluded.checked_column,
+        checked_from = excluded.checked_from
 {%- endmacro %}
 
 
 {% macro record_incremental_state() -%}
-    insert or replace into {{ incremental_state_relation() }}
-    select
-        '{{ this.identifier }}',
-        (select max(ingested_at) from {{ ref('stg_market__price_points') }}),
-        now()::timestamp
+    update {{ incremental_state_relation() }}
+    set
+        prices_ingested_through = (select max(ingested_at) from {{ ref('stg_market__price_points') }}),
+        built_at = now()::timestamp
+    where model_name = '{{ this.identifier }}'
+{%- endmacro %}
+
+
+{#- The `recompute` incremental strategy: delete+insert on the unique key, then note the
+    earliest `checked_column` value written, so that the data tests that follow check the
+    recomputed rows only (see get_where_subquery). Nothing written: nothing to check. -#}
+{% macro get_incremental_recompute_sql(arg_dict) -%}
+    {%- set checked_column = config.get('checked_column') -%}
+    {%- if not checked_column -%}
+        {{ exceptions.raise_compiler_error(
+            "The recompute strategy needs a checked_column config on " ~ this.identifier
+        ) }}
+    {%- endif -%}
+    {{ get_incremental_delete_insert_sql(arg_dict) }};
+    update {{ incremental_state_relation() }}
+    set checked_from = (select min({{ checked_column }}) from {{ arg_dict['temp_relation'] }})
+    where model_name = '{{ this.identifier }}'
 {%- endmacro %}
 
 
@@ -55,7 +81,7 @@
 previous_build as (
     select prices_ingested_through
     from {{ incremental_state_relation() }}
-    where model_name = '{{ this.identifier }}'
+    where model_name = '{{ this.identifier }}' and prices_ingested_through is not null
 ),
 
 changed_symbols as (

@@ -65,6 +65,9 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 class DbtBuildConfig(Config):
     full_refresh: bool = False
     """Rebuild the incremental models from all of history instead of from their watermark."""
+    full_checks: bool = False
+    """Run the data tests of the incremental models over every row, not only the rows the
+    build wrote (a full refresh checks every row anyway)."""
 
 
 @dbt_assets(
@@ -90,6 +93,8 @@ def warehouse_dbt_models(
         arguments = ["build", "--exclude", "resource_type:unit_test"]
         if config.full_refresh:
             arguments.append("--full-refresh")
+        if config.full_checks:
+            arguments += ["--vars", '{"full_checks": true}']
         invocation = dbt.cli(arguments, context=context)
     finally:
         if previous is None:

@@ -8,7 +8,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='recompute',
+        checked_column='session_date',
         unique_key=['symbol', 'session_date'],
         on_schema_change='fail',
         pre_hook="{{ create_incremental_state() }}",

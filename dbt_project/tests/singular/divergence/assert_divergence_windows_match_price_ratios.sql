@@ -3,8 +3,21 @@
 -- does not use. Also pins every window's length by where its first value appears: row 6
 -- for spread_5d, 21 for spread_20d, 50 for rs_line_sma_50, 61 for correlation_60d (the
 -- first row has no return) and 20 + 252 = 272 for spread_20d_zscore.
+-- After an incremental build only the rows it wrote are checked (macros/checked_rows.sql),
+-- each against prices read back 100 days, and only where 20 earlier rows were read; the
+-- window lengths are checked when the whole history was built.
 -- Threshold: zero rows.
+{%- set since = checked_from('divergence_daily') %}
 with
+
+checked_input as (
+    select * from {{ ref('divergence_daily') }}
+    {% if since == 'none' -%}
+    where false
+    {%- elif since != 'all' -%}
+    where session_date >= {{ since }} - interval 100 day
+    {%- endif %}
+),
 
 numbered as (
     select
@@ -14,15 +27,20 @@ numbered as (
             - (short_price / lag(short_price, 5) over by_pair) as ratio_spread_5d,
         (long_price / lag(long_price, 20) over by_pair)
             - (short_price / lag(short_price, 20) over by_pair) as ratio_spread_20d,
-    from {{ ref('divergence_daily') }}
+    from checked_input
     window by_pair as (partition by pair_id order by session_date)
 ),
 
 spread_mismatches as (
     select pair_id, session_date, 'spread differs from price ratios' as problem
     from numbered
-    where abs(coalesce(spread_5d, 99) - coalesce(ratio_spread_5d, 99)) > 1e-9
+    where (
+        abs(coalesce(spread_5d, 99) - coalesce(ratio_spread_5d, 99)) > 1e-9
         or abs(coalesce(spread_20d, 99) - coalesce(ratio_spread_20d, 99)) > 1e-9
+    )
+    {% if since not in ('all', 'none') -%}
+    and session_date >= {{ since }} and row_in_pair > 20
+    {%- endif %}
 ),
 
 first_values as (
@@ -49,5 +67,7 @@ window_mismatches as (
 )
 
 select * from spread_mismatches
+{% if since == 'all' -%}
 union all
 select * from window_mismatches
+{%- endif %}
