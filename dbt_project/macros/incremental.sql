@@ -27,6 +27,7 @@
     );
     alter table {{ incremental_state_relation() }} add column if not exists checked_column varchar;
     alter table {{ incremental_state_relation() }} add column if not exists checked_from date;
+    alter table {{ incremental_state_relation() }} add column if not exists upstream_built_through timestamp;
     {#- A build starts as a full one: every row is to be checked. The `recompute` strategy
         narrows this to the rows it wrote; a full build never calls it. -#}
     insert into {{ incremental_state_relation() }} (model_name, checked_column, checked_from)

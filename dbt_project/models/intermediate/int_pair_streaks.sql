@@ -147,6 +147,8 @@ positioned as (
             else row_number() over (partition by pair_id, frequency, run_number order by period_end)
                 + case when run_number = carried_run_number then carried_streak_length else 0 end
         end as streak_length,
+        -- when this row was written: outperformance_streaks rebuilds the runs it touches
+        (now() at time zone 'UTC') as recomputed_at,
     from runs
 )
 

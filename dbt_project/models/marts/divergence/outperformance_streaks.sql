@@ -1,12 +1,39 @@
 -- One row per outperformance run of each pair, daily and weekly: when it started and
 -- ended, how long it lasted, what each leg returned over it, and how it ranks in the
 -- pair's history. Tie periods belong to no run.
+-- Incremental (see macros/incremental_runs.sql): the runs from the last one before the
+-- first rewritten period of int_pair_streaks are rebuilt; the ranks of the kept runs are
+-- moved by the hooks.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='recompute',
+        checked_column='streak_start',
+        unique_key=['pair_id', 'frequency', 'streak_start'],
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ create_incremental_state() }}",
+            "{{ replace_stale_runs(ref('int_pair_streaks')) }}",
+        ],
+        post_hook=[
+            "delete from {{ this }} where pair_id not in (select pair_id from {{ ref('pairs') }})",
+            "{{ rerank_kept_runs() }}",
+            "{{ record_runs_state(ref('int_pair_streaks')) }}",
+        ],
+    )
+}}
 with
 
 streaks as (
     select s.*
     from {{ ref('int_pair_streaks') }} as s
     inner join {{ ref('pairs') }} as p using (pair_id)
+    {% if is_incremental() %}
+    inner join {{ rebuilt_runs_relation() }} as rebuilt
+        on rebuilt.pair_id = s.pair_id
+        and rebuilt.frequency = s.frequency
+        and s.period_end >= rebuilt.rebuild_from
+    {% endif %}
 ),
 
 latest as (
@@ -31,6 +58,20 @@ runs as (
     group by pair_id, frequency, run_number
 ),
 
+{% if is_incremental() %}
+-- kept runs (the pre-hook deleted the rest) longer than each rebuilt run
+longer_kept as (
+    select runs.pair_id, runs.frequency, runs.run_number, count(*) as longer_runs
+    from runs
+    inner join {{ this }} as kept
+        on kept.pair_id = runs.pair_id
+        and kept.frequency = runs.frequency
+        and kept.leader = runs.leader
+        and kept.length > runs.length
+    group by runs.pair_id, runs.frequency, runs.run_number
+),
+{% endif %}
+
 ranked as (
     select
         runs.pair_id::varchar as pair_id,
@@ -43,11 +84,17 @@ ranked as (
         runs.short_return::double as short_return,
         (runs.long_return - runs.short_return)::double as cumulative_spread,
         (runs.streak_end = latest.latest_period_end)::boolean as is_current,
-        rank() over (
-            partition by runs.pair_id, runs.frequency, runs.leader order by runs.length desc
+        (
+            rank() over (
+                partition by runs.pair_id, runs.frequency, runs.leader order by runs.length desc
+            )
+            {% if is_incremental() %}+ coalesce(longer_kept.longer_runs, 0){% endif %}
         )::integer as rank_in_history,
     from runs
     inner join latest using (pair_id, frequency)
+    {% if is_incremental() %}
+    left join longer_kept using (pair_id, frequency, run_number)
+    {% endif %}
 )
 
 select * from ranked
