@@ -159,6 +159,7 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "session_date 0001-01-01",
         "period_end 0001-01-01",
         "streak_start 0001-01-01",
+        "week_ending 0001-01-01",
     }
     before = checksums(warehouse)
     untouched = {
@@ -181,6 +182,7 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "session_date None",
         "period_end None",
         "streak_start None",
+        "week_ending None",
     }
 
     # Five new sessions arrive, and SPX is restated on three sessions of August 2023.
@@ -211,6 +213,9 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "int_pair_returns_daily": "session_date 2023-08-01",
         "int_pair_streaks": "period_end 2023-08-01",
         "divergence_daily": "session_date 2023-08-01",
+        # the ISO week of the restated sessions ends on Friday 2023-08-04
+        "int_pair_returns_weekly": "week_ending 2023-08-04",
+        "divergence_weekly": "week_ending 2023-08-04",
     }
     # Rows before the first restated session were kept, not recomputed.
     for table, expected in untouched.items():
@@ -230,6 +235,8 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "int_pair_streaks",
         "divergence_daily",
         "outperformance_streaks",
+        "int_pair_returns_weekly",
+        "divergence_weekly",
     }
 
 

@@ -145,25 +145,26 @@ recompute_points as (
 
 
 {#- CTEs `recompute_bounds` (pair_id, recompute_from, input_from) for the pairs of
-    `pairs_cte` (pair_id, long_symbol, short_symbol). Only valid inside is_incremental(). -#}
-{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false) -%}
+    `pairs_cte` (pair_id, long_symbol, short_symbol), whose rows are dated by
+    `date_column`. Only valid inside is_incremental(). -#}
+{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false, date_column='session_date') -%}
 {{ changed_prices_ctes() }},
 
-{{ recompute_points_ctes(pairs_cte) }},
+{{ recompute_points_ctes(pairs_cte, date_column) }},
 
 -- Stored rows shortly before each recompute point: a bounded scan (the windows need
 -- `rows_before` rows, the calendar anchors at most the previous year).
 rows_back as (
     select
         stored.pair_id,
-        stored.session_date,
+        stored.{{ date_column }} as stored_date,
         row_number() over (
-            partition by stored.pair_id order by stored.session_date desc
+            partition by stored.pair_id order by stored.{{ date_column }} desc
         ) as rows_back,
     from {{ this }} as stored
     inner join recompute_points using (pair_id)
-    where stored.session_date < recompute_points.recompute_from
-    and stored.session_date >= recompute_points.recompute_from - interval {{ 800 + rows_before * 2 }} day
+    where stored.{{ date_column }} < recompute_points.recompute_from
+    and stored.{{ date_column }} >= recompute_points.recompute_from - interval {{ 800 + rows_before * 2 }} day
 ),
 
 recompute_bounds as (
@@ -171,21 +172,21 @@ recompute_bounds as (
         recompute_points.pair_id,
         recompute_points.recompute_from,
         case
-            when count(rows_back.session_date) filter (where rows_back.rows_back <= {{ rows_before }})
+            when count(rows_back.stored_date) filter (where rows_back.rows_back <= {{ rows_before }})
                 < {{ rows_before }}
             then date '0001-01-01'
             else least(
-                min(rows_back.session_date) filter (where rows_back.rows_back <= {{ rows_before }})
+                min(rows_back.stored_date) filter (where rows_back.rows_back <= {{ rows_before }})
                 {%- if calendar_anchors %},
                 coalesce(
-                    max(rows_back.session_date) filter (
-                        where rows_back.session_date < date_trunc('year', recompute_points.recompute_from)
+                    max(rows_back.stored_date) filter (
+                        where rows_back.stored_date < date_trunc('year', recompute_points.recompute_from)
                     ),
                     date '9999-12-31'
                 ),
                 coalesce(
-                    max(rows_back.session_date) filter (
-                        where rows_back.session_date < date_trunc('month', recompute_points.recompute_from)
+                    max(rows_back.stored_date) filter (
+                        where rows_back.stored_date < date_trunc('month', recompute_points.recompute_from)
                     ),
                     date '9999-12-31'
                 )

@@ -9,15 +9,6 @@
 {%- endmacro %}
 
 
-{#- prod(1 + r) - 1 over the trailing `periods` rows, the current one included. -#}
-{% macro compounded_return(return_column, periods, partition_by, order_by) -%}
-    case
-        when count({{ return_column }}) over {{ trailing_rows(partition_by, order_by, periods) }} = {{ periods }}
-        then product(1 + {{ return_column }}) over {{ trailing_rows(partition_by, order_by, periods) }} - 1
-    end
-{%- endmacro %}
-
-
 {#- An aggregate such as avg(x), stddev_samp(x) or corr(x, y) over the trailing rows;
     `counted` is the expression whose non-null count must reach `periods`. -#}
 {% macro rolling(aggregate, counted, periods, partition_by, order_by) -%}

@@ -1,10 +1,30 @@
 -- Pair-aligned weekly returns on ISO weeks keyed by their last session: a row only where
 -- both legs have a price at week_ending, legs compounded over the same weeks.
+-- Incremental: see macros/incremental.sql (13 weeks of lookback for the 13-week return).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='recompute',
+        checked_column='week_ending',
+        unique_key=['pair_id', 'week_ending'],
+        on_schema_change='fail',
+        pre_hook="{{ create_incremental_state() }}",
+        post_hook=[
+            "{{ delete_retired_pairs(ref('int_comparisons')) }}",
+            "{{ record_incremental_state() }}",
+        ],
+    )
+}}
+-- depends_on: {{ ref('stg_market__price_points') }}
 with
 
 comparisons as (
     select * from {{ ref('int_comparisons') }}
 ),
+{% if is_incremental() %}
+-- a changed session moves its whole week, whose week_ending is on or after it
+{{ recompute_bounds_ctes('comparisons', 13, date_column='week_ending') }},
+{% endif %}
 
 weekly as (
     select * from {{ ref('int_prices_weekly') }}
@@ -24,6 +44,11 @@ aligned as (
     inner join weekly as short_leg
         on short_leg.symbol = comparisons.short_symbol
         and short_leg.week_ending = long_leg.week_ending
+    {% if is_incremental() %}
+    inner join recompute_bounds
+        on recompute_bounds.pair_id = comparisons.pair_id
+        and long_leg.week_ending >= recompute_bounds.input_from
+    {% endif %}
 ),
 
 one_week as (
@@ -31,29 +56,42 @@ one_week as (
         *,
         long_price / lag(long_price) over by_pair - 1 as long_return_1w,
         short_price / lag(short_price) over by_pair - 1 as short_return_1w,
+        -- Compounding n weekly returns telescopes to the price ratio over the same rows:
+        -- one sort for every horizon, and null until n earlier weeks exist.
+        long_price / lag(long_price, 4) over by_pair - 1 as long_return_4w,
+        short_price / lag(short_price, 4) over by_pair - 1 as short_return_4w,
+        long_price / lag(long_price, 13) over by_pair - 1 as long_return_13w,
+        short_price / lag(short_price, 13) over by_pair - 1 as short_return_13w,
     from aligned
     window by_pair as (partition by pair_id order by week_ending)
 ),
 
-compounded as (
-    select
-        *,
-        long_return_1w - short_return_1w as spread_1w,
-        {{ compounded_return('long_return_1w', 4, 'pair_id', 'week_ending') }} as long_return_4w,
-        {{ compounded_return('short_return_1w', 4, 'pair_id', 'week_ending') }} as short_return_4w,
-        {{ compounded_return('long_return_1w', 13, 'pair_id', 'week_ending') }} as long_return_13w,
-        {{ compounded_return('short_return_1w', 13, 'pair_id', 'week_ending') }} as short_return_13w,
-    from one_week
-),
-
 spreads as (
     select
-        *,
+        pair_id,
+        comparison_kind,
+        long_symbol,
+        short_symbol,
+        week_ending,
+        long_price,
+        short_price,
+        long_return_1w,
+        short_return_1w,
+        long_return_1w - short_return_1w as spread_1w,
+        long_return_4w,
+        short_return_4w,
+        long_return_13w,
+        short_return_13w,
         long_return_4w - short_return_4w as spread_4w,
         long_return_13w - short_return_13w as spread_13w,
         {{ leader_of('spread_1w') }} as leader,
         long_price / short_price as rs_line,
-    from compounded
+    from one_week
 )
 
-select * from spreads
+select spreads.* from spreads
+{% if is_incremental() %}
+inner join recompute_bounds
+    on recompute_bounds.pair_id = spreads.pair_id
+    and spreads.week_ending >= recompute_bounds.recompute_from
+{% endif %}

@@ -1,9 +1,40 @@
 -- Weekly divergence of each pair on ISO weeks keyed by their last session: leg returns
 -- and spreads over 1, 4 and 13 weeks, the week's leader and the streak it extends.
+-- Incremental: see macros/incremental.sql (no window here, so no lookback).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='recompute',
+        checked_column='week_ending',
+        unique_key=['pair_id', 'week_ending'],
+        on_schema_change='fail',
+        pre_hook="{{ create_incremental_state() }}",
+        post_hook=[
+            "{{ delete_retired_pairs(ref('pairs')) }}",
+            "{{ record_incremental_state() }}",
+        ],
+    )
+}}
+-- depends_on: {{ ref('stg_market__price_points') }}
 with
 
+pairs as (
+    select pair_id, long_symbol, short_symbol from {{ ref('pairs') }}
+),
+{% if is_incremental() %}
+{{ changed_prices_ctes() }},
+
+{{ recompute_points_ctes('pairs', 'week_ending') }},
+{% endif %}
+
 returns as (
-    select * from {{ ref('int_pair_returns_weekly') }} where comparison_kind = 'pair'
+    select returns.* from {{ ref('int_pair_returns_weekly') }} as returns
+    {% if is_incremental() %}
+    inner join recompute_points
+        on recompute_points.pair_id = returns.pair_id
+        and returns.week_ending >= recompute_points.recompute_from
+    {% endif %}
+    where returns.comparison_kind = 'pair'
 ),
 
 streaks as (
