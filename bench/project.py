@@ -14,7 +14,7 @@ from pathlib import Path
 from ingestion.paths import DBT_PROJECT_DIR
 
 SECTOR_ETFS = ("XLK", "XLF", "XLI", "XLE", "XLY", "XLV", "XLP", "XLU", "XLB", "XLRE", "XLC")
-MEMORY_LIMIT = "4GB"
+MEMORY_LIMIT = "3GB"
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,11 @@ rows_back as (
     from {{ this }} as stored
     inner join recompute_points using (pair_id)
     where stored.{{ date_column }} < recompute_points.recompute_from
-    and stored.{{ date_column }} >= recompute_points.recompute_from - interval {{ 800 + rows_before * 2 }} day
+    -- calendar days that hold `rows_before` rows with room for holes in the data (a pair
+    -- with fewer rows in them is rebuilt whole), and the previous year for the anchors
+    and stored.{{ date_column }} >= recompute_points.recompute_from - interval {{
+        rows_before * (14 if date_column == 'week_ending' else 3) + (800 if calendar_anchors else 30)
+    }} day
 ),
 
 recompute_bounds as (

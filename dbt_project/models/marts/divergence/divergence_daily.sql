@@ -40,6 +40,10 @@ streaks as (
     select pair_id, period_end, streak_leader, streak_length
     from {{ ref('int_pair_streaks') }}
     where frequency = 'daily'
+    {% if is_incremental() %}
+    -- only the sessions written: the join's build side stays small
+    and period_end >= (select min(recompute_from) from recompute_bounds)
+    {% endif %}
 ),
 
 rolling_statistics as (

@@ -41,6 +41,9 @@ streaks as (
     select pair_id, period_end, streak_leader, streak_length
     from {{ ref('int_pair_streaks') }}
     where frequency = 'weekly'
+    {% if is_incremental() %}
+    and period_end >= (select min(recompute_from) from recompute_points)
+    {% endif %}
 ),
 
 final as (
