@@ -127,3 +127,18 @@ def test_the_dbt_step_takes_full_refresh_and_full_checks_switches():
     assert set(fields) == {"full_refresh", "full_checks"}
     assert fields["full_refresh"].default_value is False
     assert fields["full_checks"].default_value is False
+
+
+def test_the_dbt_resource_knows_its_version_without_asking_the_cli():
+    import re
+
+    from orchestration.resources import WarehouseDbtCliResource, build_resources
+
+    dbt = build_resources()["dbt"]
+    assert isinstance(dbt, WarehouseDbtCliResource)
+    printed = subprocess.run(
+        [dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", printed)
+    assert installed is not None, printed
+    assert str(dbt._cli_version) == installed.group(1) == "1.11.16"
