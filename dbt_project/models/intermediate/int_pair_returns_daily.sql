@@ -26,6 +26,10 @@ comparisons as (
 
 prices as (
     select symbol, session_date, price from {{ ref('stg_market__price_points') }}
+    {% if is_incremental() %}
+    -- a filter on the scan itself, before any join: the nightly reads one year, not all
+    where session_date >= (select min(input_from) from recompute_bounds)
+    {% endif %}
 ),
 
 aligned as (

@@ -28,6 +28,10 @@ comparisons as (
 
 weekly as (
     select * from {{ ref('int_prices_weekly') }}
+    {% if is_incremental() %}
+    -- a filter on the scan itself, before any join
+    where week_ending >= (select min(input_from) from recompute_bounds)
+    {% endif %}
 ),
 
 aligned as (

@@ -24,14 +24,6 @@ comparisons as (
     select pair_id, long_symbol, short_symbol from {{ ref('int_comparisons') }}
 ),
 
-daily as (
-    select * from {{ ref('int_pair_returns_daily') }}
-),
-
-weekly as (
-    select * from {{ ref('int_pair_returns_weekly') }}
-),
-
 {% if is_incremental() %}
 {{ changed_prices_ctes() }},
 
@@ -52,6 +44,21 @@ carried as (
     group by stored.pair_id, stored.frequency
 ),
 {% endif %}
+
+daily as (
+    select * from {{ ref('int_pair_returns_daily') }}
+    {% if is_incremental() %}
+    -- a filter on the scan itself, before any join
+    where session_date >= (select min(recompute_from) from recompute_points)
+    {% endif %}
+),
+
+weekly as (
+    select * from {{ ref('int_pair_returns_weekly') }}
+    {% if is_incremental() %}
+    where week_ending >= (select min(recompute_from) from recompute_points)
+    {% endif %}
+),
 
 periods as (
     select

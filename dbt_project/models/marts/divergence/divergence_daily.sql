@@ -34,6 +34,10 @@ returns as (
         and returns.session_date >= recompute_bounds.input_from
     {% endif %}
     where returns.comparison_kind = 'pair'
+    {% if is_incremental() %}
+    -- a filter on the scan itself, before the join
+    and returns.session_date >= (select min(input_from) from recompute_bounds)
+    {% endif %}
 ),
 
 streaks as (

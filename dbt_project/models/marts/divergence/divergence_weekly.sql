@@ -35,6 +35,10 @@ returns as (
         and returns.week_ending >= recompute_points.recompute_from
     {% endif %}
     where returns.comparison_kind = 'pair'
+    {% if is_incremental() %}
+    -- a filter on the scan itself, before the join
+    and returns.week_ending >= (select min(recompute_from) from recompute_points)
+    {% endif %}
 ),
 
 streaks as (

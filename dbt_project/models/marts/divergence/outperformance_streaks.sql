@@ -33,6 +33,8 @@ streaks as (
         on rebuilt.pair_id = s.pair_id
         and rebuilt.frequency = s.frequency
         and s.period_end >= rebuilt.rebuild_from
+    -- a filter on the scan itself, before the join
+    where s.period_end >= (select min(rebuild_from) from {{ rebuilt_runs_relation() }})
     {% endif %}
 ),
 

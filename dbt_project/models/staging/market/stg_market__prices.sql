@@ -69,6 +69,10 @@ source as (
         and prices.session_date >= recompute_bounds.input_from
     {% endif %}
     where prices.symbol in (select symbol from {{ ref('instruments') }})
+    {% if is_incremental() %}
+    -- a filter on the scan itself, before the join
+    and prices.session_date >= (select min(input_from) from recompute_bounds)
+    {% endif %}
 ),
 
 priced as (
