@@ -292,3 +292,15 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse
     assert scoped.returncode != 0
     assert "expression_is_true_divergence_daily" in scoped.stdout
     assert "Got 1 result" in scoped.stdout
+
+    # A failed check keeps the rows pending: the next nightly build, with no new session,
+    # checks them again and fails again rather than moving on.
+    again = run_dbt(warehouse, tmp_path, "build")
+    assert again.returncode != 0
+    assert "expression_is_true_divergence_daily" in again.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (pending,) = con.execute(
+            "select unverified_from::varchar from meta.incremental_state "
+            "where model_name = 'divergence_daily'"
+        ).fetchone()
+    assert pending == "2024-04-01"

@@ -28,6 +28,7 @@
     alter table {{ incremental_state_relation() }} add column if not exists checked_column varchar;
     alter table {{ incremental_state_relation() }} add column if not exists checked_from date;
     alter table {{ incremental_state_relation() }} add column if not exists upstream_built_through timestamp;
+    alter table {{ incremental_state_relation() }} add column if not exists unverified_from date;
     {#- A build starts as a full one: every row is to be checked. The `recompute` strategy
         narrows this to the rows it wrote; a full build never calls it. -#}
     insert into {{ incremental_state_relation() }} (model_name, checked_column, checked_from)
@@ -42,14 +43,17 @@
     update {{ incremental_state_relation() }}
     set
         prices_ingested_through = (select max(ingested_at) from {{ ref('stg_market__price_points') }}),
-        built_at = now()::timestamp
+        built_at = now()::timestamp,
+        unverified_from = checked_from
     where model_name = '{{ this.identifier }}'
 {%- endmacro %}
 
 
 {#- The `recompute` incremental strategy: delete+insert on the unique key, then note the
     earliest `checked_column` value written, so that the data tests that follow check the
-    recomputed rows only (see get_where_subquery). Nothing written: nothing to check. -#}
+    recomputed rows only (see get_where_subquery); rows written by earlier builds whose
+    tests have not passed since (`unverified_from`, see clear_verified_rows) are checked
+    again. Nothing written and nothing pending: nothing to check. -#}
 {% macro get_incremental_recompute_sql(arg_dict) -%}
     {%- set checked_column = config.get('checked_column') -%}
     {%- if not checked_column -%}
@@ -59,7 +63,9 @@
     {%- endif -%}
     {{ get_incremental_delete_insert_sql(arg_dict) }};
     update {{ incremental_state_relation() }}
-    set checked_from = (select min({{ checked_column }}) from {{ arg_dict['temp_relation'] }})
+    set checked_from = least(
+        (select min({{ checked_column }}) from {{ arg_dict['temp_relation'] }}), unverified_from
+    )
     where model_name = '{{ this.identifier }}'
 {%- endmacro %}
 
@@ -201,4 +207,34 @@ recompute_bounds as (
     left join rows_back using (pair_id)
     group by recompute_points.pair_id, recompute_points.recompute_from
 )
+{%- endmacro %}
+
+
+{#- on-run-end: once every node of an invocation succeeded, the rows its data tests read
+    are verified, and the next build's tests need not read them again. After a failure
+    they stay pending (from the earliest row the failed run checked), so the next nightly
+    build checks them once more instead of moving on. -#}
+{% macro clear_verified_rows(results) -%}
+    {%- if execute -%}
+    {%- set failed = results | selectattr('status', 'in', ['error', 'fail', 'runtime error']) | list -%}
+    {%- set tested = [] -%}
+    {%- for result in results if result.node.resource_type == 'test' -%}
+        {%- for parent in result.node.depends_on.nodes -%}
+            {%- do tested.append(parent.split('.')[-1]) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set state = adapter.get_relation(database=target.database, schema='meta', identifier='incremental_state') -%}
+    {%- if tested and state is not none -%}
+    update {{ state }} set unverified_from =
+    {%- if not failed %} null
+    {%- elif var('full_checks', false) %} date '0001-01-01'
+    {%- else %} least(unverified_from, checked_from)
+    {%- endif %}
+    where model_name in ('{{ tested | unique | join("', '") }}')
+    {%- else -%}
+    select 1
+    {%- endif -%}
+    {%- else -%}
+    select 1
+    {%- endif -%}
 {%- endmacro %}

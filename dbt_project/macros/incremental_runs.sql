@@ -149,6 +149,7 @@
     update {{ incremental_state_relation() }}
     set
         upstream_built_through = (select max(recomputed_at) from {{ streaks }}),
-        built_at = now()::timestamp
+        built_at = now()::timestamp,
+        unverified_from = checked_from
     where model_name = '{{ this.identifier }}'
 {%- endmacro %}
