@@ -15,18 +15,16 @@ import sys
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 
 from ingestion.paths import PROJECT_ROOT
+from tests.table_equality import assert_same_contents, table_contents
 
 pytestmark = pytest.mark.slow
 
 DBT = str(Path(sys.prefix) / "bin" / "dbt")
 CHECKED_SCHEMAS = ("staging", "intermediate", "marts")
-# columns holding the time of the build that wrote the row
-BUILD_STAMPS = ("recomputed_at",)
 SCHEMA_FILTER = "where schema_name in (" + ", ".join(f"'{s}'" for s in CHECKED_SCHEMAS) + ")"
 
 
@@ -74,39 +72,7 @@ def checksums(warehouse: Path) -> dict[str, tuple[int, int]]:
 
 
 def contents(warehouse: Path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            f"select schema_name, table_name from duckdb_tables() {SCHEMA_FILTER} order by 1, 2"
-        ).fetchall()
-        frames = {}
-        for schema, table in tables:
-            frame = con.execute(f"select * from {schema}.{table}").df()
-            # when a row was written differs between the builds by design
-            frame = frame.drop(columns=[c for c in BUILD_STAMPS if c in frame.columns])
-            exact = [c for c in frame.columns if not pd.api.types.is_float_dtype(frame[c])]
-            frames[f"{schema}.{table}"] = frame.sort_values(
-                exact + [c for c in frame.columns if c not in exact]
-            ).reset_index(drop=True)
-        return frames
-
-
-def assert_same_contents(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
-    assert sorted(left) == sorted(right)
-    for table, frame in left.items():
-        other = right[table]
-        assert list(frame.columns) == list(other.columns), table
-        assert len(frame) == len(other), table
-        for column in frame.columns:
-            if pd.api.types.is_float_dtype(frame[column]):
-                assert np.allclose(
-                    frame[column].to_numpy(float),
-                    other[column].to_numpy(float),
-                    rtol=1e-12,
-                    atol=1e-15,
-                    equal_nan=True,
-                ), f"{table}.{column}"
-            else:
-                assert frame[column].equals(other[column]), f"{table}.{column}"
+    return table_contents(warehouse, SCHEMA_FILTER)
 
 
 def history_hash(warehouse: Path, table: str, before: str) -> tuple[int, int]:
