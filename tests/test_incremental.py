@@ -234,15 +234,20 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse
     )
     assert "session_date >= date '2024-04-01'" in compiled.read_text()
 
-    # ... a full check finds it, naming the test and the failing rows...
+    # ... a full check finds it, naming the test and the failing rows, and leaves every
+    # row pending, so that even a plain `dbt test` checks all of them until one passes.
     full = run_dbt(
         warehouse, tmp_path, "test", "--vars", "{full_checks: true}", "-s", "divergence_daily"
     )
     assert full.returncode != 0
     assert "unique_combination_divergence_daily_pair_id__session_date" in full.stdout
     assert "Got 1 result" in full.stdout
+    assert pending_from(warehouse) == "0001-01-01"
+    plain = run_dbt(warehouse, tmp_path, "test", "-s", "divergence_daily")
+    assert plain.returncode != 0
+    assert "unique_combination_divergence_daily_pair_id__session_date" in plain.stdout
 
-    # ... and a bad row among those written is caught by the scoped tests.
+    # Repaired, the tests pass and the rows count as verified.
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "delete from marts.divergence_daily "
@@ -250,6 +255,12 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse
             "and rowid = (select max(rowid) from marts.divergence_daily "
             "where pair_id = 'rsp_vs_spy' and session_date = '2023-09-01')"
         )
+    repaired = run_dbt(warehouse, tmp_path, "test", "-s", "divergence_daily")
+    assert repaired.returncode == 0, repaired.stdout
+    assert pending_from(warehouse) is None
+
+    # A bad row among those written is caught by the scoped tests...
+    with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "update marts.divergence_daily set spread_1d = spread_1d + 0.01 "
             "where pair_id = 'rut_vs_spx' and session_date = '2024-04-01'"
@@ -259,14 +270,69 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse
     assert "expression_is_true_divergence_daily" in scoped.stdout
     assert "Got 1 result" in scoped.stdout
 
-    # A failed check keeps the rows pending: the next nightly build, with no new session,
-    # checks them again and fails again rather than moving on.
+    # ... and stays pending: the next nightly build, with no new session, checks it again
+    # and fails again rather than moving on.
     again = run_dbt(warehouse, tmp_path, "build")
     assert again.returncode != 0
     assert "expression_is_true_divergence_daily" in again.stdout
+    assert pending_from(warehouse) == "2024-04-01"
+
+    # Running only some of a model's tests verifies nothing.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.divergence_daily set spread_1d = spread_1d - 0.01 "
+            "where pair_id = 'rut_vs_spx' and session_date = '2024-04-01'"
+        )
+    some = run_dbt(warehouse, tmp_path, "test", "-s", "test_type:singular,divergence_daily")
+    assert some.returncode == 0, some.stdout
+    assert pending_from(warehouse) == "2024-04-01"
+
+
+def pending_from(warehouse: Path) -> str | None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         (pending,) = con.execute(
             "select unverified_from::varchar from meta.incremental_state "
             "where model_name = 'divergence_daily'"
         ).fetchone()
-    assert pending == "2024-04-01"
+    return pending
+
+
+def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp_path):
+    # The seed is edited in the warehouse, so the builds leave it alone.
+    no_seeds = ("--exclude", "resource_type:seed")
+    runs_only = ("--select", "outperformance_streaks", *no_seeds)
+
+    def build_runs_only() -> None:
+        # `run`, not `build`: the marts beside it are stale on purpose, their tests would fail
+        done = run_dbt(warehouse, tmp_path, "run", *runs_only)
+        assert done.returncode == 0, done.stdout
+
+    dbt(warehouse, tmp_path, "--full-refresh", *no_seeds)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update universe.pairs set short_symbol = 'NDX' where pair_id = 'rut_vs_spx'")
+        con.execute(
+            "create table main.dropped as select * from universe.pairs where pair_id = 'iwm_vs_qqq'"
+        )
+        con.execute("delete from universe.pairs where pair_id = 'iwm_vs_qqq'")
+    # A pair leaves and comes back while only the runs are built: its periods upstream
+    # never changed, so only the legs the runs were last built with tell it is back.
+    build_runs_only()
+    with duckdb.connect(str(warehouse)) as con:
+        (left,) = con.execute(
+            "select count(*) from marts.outperformance_streaks where pair_id = 'iwm_vs_qqq'"
+        ).fetchone()
+        assert left == 0
+        con.execute("insert into universe.pairs select * from main.dropped")
+        con.execute("drop table main.dropped")
+    build_runs_only()
+    dbt(warehouse, tmp_path, *no_seeds)
+    incremental = contents(warehouse)
+
+    full = tmp_path / "full.duckdb"
+    shutil.copyfile(warehouse, full)
+    dbt(full, tmp_path, "--full-refresh", *no_seeds)
+    assert_same_contents(incremental, contents(full))
+    runs = incremental["marts.outperformance_streaks"]
+    assert (runs["pair_id"] == "iwm_vs_qqq").sum() > 100
+    daily = incremental["marts.divergence_daily"]
+    assert set(daily.loc[daily["pair_id"] == "rut_vs_spx", "short_symbol"]) == {"NDX"}

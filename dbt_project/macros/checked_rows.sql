@@ -8,8 +8,9 @@
     `dbt build --vars '{full_checks: true}'` to check every row regardless.
 -#}
 
-{#- The earliest `checked_column` value the model's last build wrote, as a SQL date
-    literal; 'all' when every row is to be checked, 'none' when the build wrote nothing. -#}
+{#- The earliest `checked_column` value the model's last build wrote or a failed test
+    left pending, as a SQL date literal; 'all' when every row is to be checked, 'none'
+    when nothing was written and nothing is pending. -#}
 {% macro checked_from(model_name) -%}
     {%- if not execute or var('full_checks', false) -%}
         {{ return('all') }}
@@ -18,9 +19,11 @@
     {%- if state is none -%}
         {{ return('all') }}
     {%- endif -%}
+    {#- rows written by the last build, and rows whose tests have not passed since -#}
     {%- set rows = run_query(
-        "select checked_from, checked_from is null as wrote_nothing, checked_from = date '0001-01-01' as full_build"
-        ~ " from " ~ state ~ " where model_name = '" ~ model_name ~ "' and checked_column is not null"
+        "select since, since is null as nothing, since = date '0001-01-01' as everything from ("
+        ~ " select least(checked_from, unverified_from) as since from " ~ state
+        ~ " where model_name = '" ~ model_name ~ "' and checked_column is not null)"
     ) -%}
     {%- if rows | length == 0 or rows[0][2] -%}
         {{ return('all') }}
@@ -31,9 +34,10 @@
 {%- endmacro %}
 
 
-{#- A SQL condition keeping the rows of `model_name` that its last build wrote. -#}
-{% macro checked_rows(model_name, column) -%}
-    {%- set since = checked_from(model_name) -%}
+{#- A SQL condition keeping the rows the last builds of `model_names` (one name or a list)
+    wrote, or left pending. -#}
+{% macro checked_rows(model_names, column) -%}
+    {%- set since = earliest_checked_from([model_names] if model_names is string else model_names) -%}
     {%- if since == 'all' -%}
         true
     {%- elif since == 'none' -%}
@@ -81,4 +85,19 @@
         {{ return(node.config.get('checked_column')) }}
     {%- endfor -%}
     {{ return(none) }}
+{%- endmacro %}
+
+
+{#- The earliest of checked_from() over several models: for a test reading all of them. -#}
+{% macro earliest_checked_from(model_names) -%}
+    {%- set found = [] -%}
+    {%- for model_name in model_names -%}
+        {%- set since = checked_from(model_name) -%}
+        {%- if since == 'all' -%}
+            {{ return('all') }}
+        {%- elif since != 'none' -%}
+            {%- do found.append(since) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return((found | sort | first) if found else 'none') }}
 {%- endmacro %}

@@ -210,31 +210,49 @@ recompute_bounds as (
 {%- endmacro %}
 
 
-{#- on-run-end: once every node of an invocation succeeded, the rows its data tests read
-    are verified, and the next build's tests need not read them again. After a failure
-    they stay pending (from the earliest row the failed run checked), so the next nightly
-    build checks them once more instead of moving on. -#}
+{#- on-run-end: once every data test of a model ran in an invocation in which every node
+    succeeded, the rows those tests read are verified, and the next build's tests need not
+    read them again. After a failure they stay pending (from the earliest row the failed
+    run checked), so the next nightly build checks them once more instead of moving on. -#}
 {% macro clear_verified_rows(results) -%}
     {%- if execute -%}
     {%- set failed = results | selectattr('status', 'in', ['error', 'fail', 'runtime error']) | list -%}
+    {%- set ran = [] -%}
     {%- set tested = [] -%}
     {%- for result in results if result.node.resource_type == 'test' -%}
-        {%- for parent in result.node.depends_on.nodes -%}
-            {%- do tested.append(parent.split('.')[-1]) -%}
+        {%- do ran.append(result.node.unique_id) -%}
+        {%- for parent in result.node.depends_on.nodes if parent.startswith('model.') -%}
+            {%- do tested.append(parent) -%}
         {%- endfor -%}
     {%- endfor -%}
+    {%- set verified = [] -%}
+    {%- for model in tested | unique -%}
+        {%- set attached = [] -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'test' and model in node.depends_on.nodes -%}
+            {%- do attached.append(node.unique_id) -%}
+        {%- endfor -%}
+        {%- if attached | reject('in', ran) | list | length == 0 -%}
+            {%- do verified.append(model.split('.')[-1]) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set state = adapter.get_relation(database=target.database, schema='meta', identifier='incremental_state') -%}
-    {%- if tested and state is not none -%}
-    update {{ state }} set unverified_from =
-    {%- if not failed %} null
-    {%- elif var('full_checks', false) %} date '0001-01-01'
-    {%- else %} least(unverified_from, checked_from)
-    {%- endif %}
-    where model_name in ('{{ tested | unique | join("', '") }}')
-    {%- else -%}
-    select 1
+    {%- if state is not none and tested -%}
+        {%- set update -%}
+            update {{ state }} set unverified_from =
+            {%- if not failed %} null
+            where model_name in ('{{ verified | join("', '") }}')
+            {%- else %}
+            {%- if var('full_checks', false) %} date '0001-01-01'
+            {%- else %} least(unverified_from, checked_from)
+            {%- endif %}
+            where model_name in ('{{ tested | unique | map('replace', 'model.' ~ project_name ~ '.', '') | join("', '") }}')
+            {%- endif %}
+        {%- endset -%}
+        {#- dbt closes its hooks' connection with a rollback: commit here -#}
+        {%- do run_query(update) -%}
+        {%- do adapter.commit() -%}
     {%- endif -%}
-    {%- else -%}
-    select 1
     {%- endif -%}
+    select 1
 {%- endmacro %}

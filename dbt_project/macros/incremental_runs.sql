@@ -23,10 +23,29 @@
 {%- endmacro %}
 
 
+{#- The legs of each pair at the last build: a pair whose legs changed, or that is new
+    to the table, is rebuilt whole (int_pair_streaks deletes its old periods, which no
+    stamp can show). -#}
+{% macro built_legs_relation() -%}
+    meta.{{ this.identifier }}__legs
+{%- endmacro %}
+
+
+{#- Post-hook: the legs this build saw. -#}
+{% macro record_built_legs(pairs) -%}
+    create or replace table {{ built_legs_relation() }} as
+    select pair_id, long_symbol, short_symbol from {{ pairs }}
+{%- endmacro %}
+
+
 {#- Pre-hook: where each pair and frequency is rebuilt from; the stored runs from there on
     are noted (for the ranks) and deleted. -#}
-{% macro replace_stale_runs(streaks) -%}
+{% macro replace_stale_runs(streaks, pairs) -%}
     {%- if is_incremental() -%}
+    create table if not exists {{ built_legs_relation() }} (
+        pair_id varchar, long_symbol varchar, short_symbol varchar
+    );
+
     create or replace table {{ rebuilt_runs_relation() }} as
     with
 
@@ -45,19 +64,38 @@
         group by pair_id, frequency
     ),
 
+    whole_pairs as (
+        select current_pairs.pair_id
+        from {{ pairs }} as current_pairs
+        left join {{ built_legs_relation() }} as built using (pair_id)
+        where built.pair_id is null
+        or built.long_symbol <> current_pairs.long_symbol
+        or built.short_symbol <> current_pairs.short_symbol
+    ),
+
+    rebuild_points as (
+        select pair_id, frequency, first_changed
+        from changed
+        where pair_id not in (select pair_id from whole_pairs)
+        union all
+        select whole_pairs.pair_id, frequencies.frequency, date '0001-01-01'
+        from whole_pairs
+        cross join (values ('daily'), ('weekly')) as frequencies (frequency)
+    ),
+
     last_run_before as (
         select stored.pair_id, stored.frequency, max(stored.streak_start) as streak_start
         from {{ this }} as stored
-        inner join changed using (pair_id, frequency)
-        where stored.streak_start < changed.first_changed
+        inner join rebuild_points using (pair_id, frequency)
+        where stored.streak_start < rebuild_points.first_changed
         group by stored.pair_id, stored.frequency
     )
 
     select
-        changed.pair_id,
-        changed.frequency,
-        coalesce(last_run_before.streak_start, changed.first_changed) as rebuild_from,
-    from changed
+        rebuild_points.pair_id,
+        rebuild_points.frequency,
+        coalesce(last_run_before.streak_start, rebuild_points.first_changed) as rebuild_from,
+    from rebuild_points
     left join last_run_before using (pair_id, frequency);
 
     create or replace table {{ replaced_runs_relation() }} as

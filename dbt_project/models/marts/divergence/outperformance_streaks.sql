@@ -13,12 +13,13 @@
         on_schema_change='fail',
         pre_hook=[
             "{{ create_incremental_state() }}",
-            "{{ replace_stale_runs(ref('int_pair_streaks')) }}",
+            "{{ replace_stale_runs(ref('int_pair_streaks'), ref('pairs')) }}",
         ],
         post_hook=[
             "delete from {{ this }} where pair_id not in (select pair_id from {{ ref('pairs') }})",
             "{{ rerank_kept_runs() }}",
             "{{ record_runs_state(ref('int_pair_streaks')) }}",
+            "{{ record_built_legs(ref('pairs')) }}",
         ],
     )
 }}

@@ -3,9 +3,10 @@
 -- does not use. Also pins every window's length by where its first value appears: row 6
 -- for spread_5d, 21 for spread_20d, 50 for rs_line_sma_50, 61 for correlation_60d (the
 -- first row has no return) and 20 + 252 = 272 for spread_20d_zscore.
--- After an incremental build only the rows it wrote are checked (macros/checked_rows.sql),
--- each against prices read back 100 days, and only where 20 earlier rows were read; the
--- window lengths are checked when the whole history was built.
+-- After an incremental build only the rows it wrote (or left pending) are checked
+-- (macros/checked_rows.sql), against rows read back 400 days: spreads where 20 earlier
+-- rows were read, and every window filled where its length of rows was read. Where each
+-- window starts is checked when the whole history is.
 -- Threshold: zero rows.
 {%- set since = checked_from('divergence_daily') %}
 with
@@ -15,7 +16,7 @@ checked_input as (
     {% if since == 'none' -%}
     where false
     {%- elif since != 'all' -%}
-    where session_date >= {{ since }} - interval 100 day
+    where session_date >= {{ since }} - interval 400 day
     {%- endif %}
 ),
 
@@ -64,9 +65,25 @@ window_mismatches as (
         or first_sma_50 is distinct from (case when pair_rows >= 50 then 50 end)
         or first_correlation_60d is distinct from (case when pair_rows >= 61 then 61 end)
         or first_zscore is distinct from (case when pair_rows >= 272 then 272 end)
+),
+
+-- a window whose length of rows exists (was read) must have a value
+unfilled_windows as (
+    select pair_id, session_date, 'a window is empty though its rows exist' as problem
+    from numbered
+    where (
+        (row_in_pair >= 50 and rs_line_sma_50 is null)
+        or (row_in_pair >= 61 and correlation_60d is null)
+        or (row_in_pair >= 272 and spread_20d_zscore is null)
+    )
+    {% if since not in ('all', 'none') -%}
+    and session_date >= {{ since }}
+    {%- endif %}
 )
 
 select * from spread_mismatches
+union all
+select * from unfilled_windows
 {% if since == 'all' -%}
 union all
 select * from window_mismatches

@@ -1,7 +1,7 @@
 -- The streak on the last week of every weekly run in outperformance_streaks has the run's
 -- length and leader, and every non-tie week of divergence_weekly lies inside one run.
--- After an incremental build of the runs, only the weeks from the first run it wrote are
--- checked (macros/checked_rows.sql).
+-- After incremental builds, only the weeks from the first run or week either model wrote
+-- (or left pending) are checked (macros/checked_rows.sql).
 -- Threshold: zero rows.
 with
 
@@ -11,7 +11,7 @@ runs as (
 
 weeks as (
     select * from {{ ref('divergence_weekly') }}
-    where {{ checked_rows('outperformance_streaks', 'week_ending') }}
+    where {{ checked_rows(['outperformance_streaks', 'divergence_weekly'], 'week_ending') }}
 ),
 
 run_ends_disagree as (
