@@ -4,10 +4,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='recompute',
         checked_column='session_date',
         unique_key=['pair_id', 'session_date'],
-        on_schema_change='fail',
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_retired_pairs(ref('int_comparisons')) }}",

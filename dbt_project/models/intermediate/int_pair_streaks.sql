@@ -6,10 +6,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='recompute',
         checked_column='period_end',
         unique_key=['pair_id', 'frequency', 'period_end'],
-        on_schema_change='fail',
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_retired_pairs(ref('int_comparisons')) }}",

@@ -7,10 +7,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='recompute',
         checked_column='streak_start',
         unique_key=['pair_id', 'frequency', 'streak_start'],
-        on_schema_change='fail',
         pre_hook=[
             "{{ create_incremental_state() }}",
             "{{ replace_stale_runs(ref('int_pair_streaks'), ref('pairs')) }}",

@@ -8,10 +8,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='recompute',
         checked_column='session_date',
         unique_key=['symbol', 'session_date'],
-        on_schema_change='fail',
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "delete from {{ this }} where symbol not in (select symbol from {{ ref('instruments') }})",
