@@ -2,15 +2,11 @@
 each model) run here rather than in the nightly build: they check SQL, not data."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from ingestion.paths import PROJECT_ROOT
+from tests.dbt_cli import run_dbt, target_path
 
 pytestmark = pytest.mark.slow
 
@@ -21,28 +17,9 @@ def test_every_dbt_unit_test_passes(built, tmp_path):
     # a copy keeps the shared one untouched.
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(path, warehouse)
-    target = tmp_path / "target"
-    done = subprocess.run(
-        [
-            str(Path(sys.prefix) / "bin" / "dbt"),
-            "test",
-            "--select",
-            "test_type:unit",
-            "--profiles-dir",
-            ".",
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        cwd=PROJECT_ROOT / "dbt_project",
-        env={**os.environ, "WAREHOUSE_PATH": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_dbt(warehouse, tmp_path, "test", "--select", "test_type:unit", quiet=False)
     assert done.returncode == 0, done.stdout[-4000:]
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    results = json.loads((target_path(tmp_path) / "run_results.json").read_text())["results"]
     statuses = {
         r["unique_id"].split(".")[-1]: r["status"]
         for r in results

@@ -8,22 +8,18 @@ partition, so even two full builds over histories of different lengths differ in
 last bits for the same session (measured: at most 2e-14 here).
 """
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from ingestion.paths import PROJECT_ROOT
+from tests.dbt_cli import run_dbt, target_path
 from tests.table_equality import assert_same_contents, table_contents
 
 pytestmark = pytest.mark.slow
 
-DBT = str(Path(sys.prefix) / "bin" / "dbt")
 CHECKED_SCHEMAS = ("staging", "intermediate", "marts")
 SCHEMA_FILTER = "where schema_name in (" + ", ".join(f"'{s}'" for s in CHECKED_SCHEMAS) + ")"
 
@@ -31,31 +27,6 @@ SCHEMA_FILTER = "where schema_name in (" + ", ".join(f"'{s}'" for s in CHECKED_S
 def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
     done = run_dbt(warehouse, tmp_path, "build", *args)
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def run_dbt(
-    warehouse: Path, tmp_path: Path, command: str, *args: str
-) -> subprocess.CompletedProcess[str]:
-    target = tmp_path / f"target_{os.getpid()}"
-    return subprocess.run(
-        [
-            DBT,
-            command,
-            "--profiles-dir",
-            ".",
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--quiet",
-            *args,
-        ],
-        cwd=PROJECT_ROOT / "dbt_project",
-        env={**os.environ, "WAREHOUSE_PATH": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def checksums(warehouse: Path) -> dict[str, tuple[int, int]]:
@@ -229,9 +200,7 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse
         )
     dbt(warehouse, tmp_path)
     assert checked_from(warehouse)["divergence_daily"] == "session_date 2024-04-01"
-    compiled = next(
-        (tmp_path / f"target_{os.getpid()}").rglob("unique_combination_divergence_daily*")
-    )
+    compiled = next(target_path(tmp_path).rglob("unique_combination_divergence_daily*"))
     assert "session_date >= date '2024-04-01'" in compiled.read_text()
 
     # ... a full check finds it, naming the test and the failing rows, and leaves every

@@ -210,6 +210,18 @@ recompute_bounds as (
 {%- endmacro %}
 
 
+{#- The model's final select: in an incremental build, only the rows from each pair's (or
+    symbol's) recompute point on; the rows before it were read as window input only. -#}
+{% macro recomputed_rows(cte, date_column='session_date', key='pair_id') -%}
+select {{ cte }}.* from {{ cte }}
+{%- if is_incremental() %}
+inner join recompute_bounds
+    on recompute_bounds.{{ key }} = {{ cte }}.{{ key }}
+    and {{ cte }}.{{ date_column }} >= recompute_bounds.recompute_from
+{%- endif %}
+{%- endmacro %}
+
+
 {#- on-run-end: once every data test of a model ran in an invocation in which every node
     succeeded, the rows those tests read are verified, and the next build's tests need not
     read them again. After a failure they stay pending (from the earliest row the failed

@@ -141,9 +141,4 @@ spreads as (
     from compounded
 )
 
-select spreads.* from spreads
-{% if is_incremental() %}
-inner join recompute_bounds
-    on recompute_bounds.pair_id = spreads.pair_id
-    and spreads.session_date >= recompute_bounds.recompute_from
-{% endif %}
+{{ recomputed_rows('spreads') }}

@@ -91,9 +91,4 @@ spreads as (
     from one_week
 )
 
-select spreads.* from spreads
-{% if is_incremental() %}
-inner join recompute_bounds
-    on recompute_bounds.pair_id = spreads.pair_id
-    and spreads.week_ending >= recompute_bounds.recompute_from
-{% endif %}
+{{ recomputed_rows('spreads', 'week_ending') }}

@@ -101,9 +101,4 @@ final as (
         and streaks.period_end = rolling_statistics.session_date
 )
 
-select final.* from final
-{% if is_incremental() %}
-inner join recompute_bounds
-    on recompute_bounds.pair_id = final.pair_id
-    and final.session_date >= recompute_bounds.recompute_from
-{% endif %}
+{{ recomputed_rows('final') }}

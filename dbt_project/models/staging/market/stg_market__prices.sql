@@ -99,9 +99,4 @@ with_returns as (
     window by_symbol as (partition by symbol order by session_date)
 )
 
-select with_returns.* from with_returns
-{% if is_incremental() %}
-inner join recompute_bounds
-    on recompute_bounds.symbol = with_returns.symbol
-    and with_returns.session_date >= recompute_bounds.recompute_from
-{% endif %}
+{{ recomputed_rows('with_returns', key='symbol') }}

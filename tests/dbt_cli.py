@@ -1,0 +1,40 @@
+"""dbt run as a user runs it, on a warehouse of the test's own, from the project folder."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ingestion.paths import PROJECT_ROOT
+
+DBT = str(Path(sys.prefix) / "bin" / "dbt")
+
+
+def target_path(folder: Path) -> Path:
+    """Where run_dbt leaves dbt's artifacts (run_results.json, compiled SQL)."""
+    return folder / f"target_{os.getpid()}"
+
+
+def run_dbt(
+    warehouse: Path, folder: Path, command: str, *args: str, quiet: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """One dbt command against `warehouse`; artifacts and logs go under `folder`."""
+    return subprocess.run(
+        [
+            DBT,
+            command,
+            "--profiles-dir",
+            ".",
+            "--target-path",
+            str(target_path(folder)),
+            "--log-path",
+            str(folder / "logs"),
+            *(["--quiet"] if quiet else []),
+            *args,
+        ],
+        cwd=PROJECT_ROOT / "dbt_project",
+        env={**os.environ, "WAREHOUSE_PATH": str(warehouse)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
