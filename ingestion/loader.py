@@ -6,6 +6,10 @@ that are the same are left alone, keeping their original `ingested_at` and `load
 All of it, and the `raw.load_log` row that records it, commits in one transaction, so a
 failed load leaves the table exactly as it was. Table and column names come from the
 `Dataset` definitions in code, never from input.
+
+Every load accounts for each row it received: inserted + updated + unchanged must equal
+the rows received, and the UPDATE and INSERT must touch exactly the rows counted. A load
+whose counts disagree raises LoadError naming the table and the counts, and rolls back.
 """
 
 import uuid
@@ -191,28 +195,60 @@ def upsert(
         from staged_rows s left join {target} t on {on}
         """
     ).fetchone()
+    check_counts(target, len(frame), inserted, updated, unchanged)
     if updated:
         assignments = ", ".join(f"{c} = s.{c}" for c in compared)
-        con.execute(
-            f"""
-            update {target} t set {assignments}, ingested_at = ?, load_id = ?
-            from staged_rows s where {on} and ({differs})
-            """,
-            [ingested_at, load_id],
+        touched = _changed_rows(
+            con.execute(
+                f"""
+                update {target} t set {assignments}, ingested_at = ?, load_id = ?
+                from staged_rows s where {on} and ({differs})
+                """,
+                [ingested_at, load_id],
+            )
         )
+        check_touched(target, "updated", updated, touched)
     if inserted:
         columns = ", ".join(dataset.columns)
-        con.execute(
-            f"""
-            insert into {target} ({columns}, ingested_at, load_id)
-            select {", ".join(f"s.{c}" for c in dataset.columns)}, ?, ?
-            from staged_rows s
-            where not exists (select 1 from {target} t where {on})
-            """,
-            [ingested_at, load_id],
+        touched = _changed_rows(
+            con.execute(
+                f"""
+                insert into {target} ({columns}, ingested_at, load_id)
+                select {", ".join(f"s.{c}" for c in dataset.columns)}, ?, ?
+                from staged_rows s
+                where not exists (select 1 from {target} t where {on})
+                """,
+                [ingested_at, load_id],
+            )
         )
+        check_touched(target, "inserted", inserted, touched)
     con.execute("drop table staged_rows")
     return LoadResult(load_id, table, len(frame), inserted, updated, unchanged)
+
+
+def _changed_rows(cursor: duckdb.DuckDBPyConnection) -> int | None:
+    """The row count DuckDB reports for an UPDATE or INSERT (None if it reports none)."""
+    row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def check_counts(target: str, received: int, inserted: int, updated: int, unchanged: int) -> None:
+    """Every received row is new, changed or unchanged, exactly once."""
+    accounted = inserted + updated + unchanged
+    if accounted != received:
+        raise LoadError(
+            f"{target}: the counts do not add up: received {received} rows but inserted "
+            f"{inserted} + updated {updated} + unchanged {unchanged} = {accounted}"
+        )
+
+
+def check_touched(target: str, action: str, counted: int, touched: int | None) -> None:
+    """The statement changed as many rows as the comparison counted."""
+    if touched is not None and touched != counted:
+        raise LoadError(
+            f"{target}: {counted} rows were counted as {action} but the statement "
+            f"{action} {touched}"
+        )
 
 
 def _log(

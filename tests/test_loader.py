@@ -8,10 +8,17 @@ import pytest
 
 from ingestion.calendar import sessions_before, sessions_between
 from ingestion.config import Settings
-from ingestion.loader import LoadError, connect, ensure_raw_schema, load_frame
+from ingestion.loader import (
+    LoadError,
+    check_counts,
+    check_touched,
+    connect,
+    ensure_raw_schema,
+    load_frame,
+)
 from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import plan_windows, refresh_prices, refresh_rates
-from ingestion.schemas import PRICES, validate
+from ingestion.schemas import PRICES, Dataset, validate
 
 
 def _settings(warehouse_path, end: str, start: str = "2024-01-02") -> Settings:
@@ -165,3 +172,107 @@ def test_a_new_symbol_starts_at_history_start(con, warehouse_path, universe):
         lambda last: last,
     )
     assert windows[(date(2024, 1, 2), date(2024, 1, 31))] == ["DGS10"]
+
+
+def _stored(con, symbol: str) -> list[tuple]:
+    return con.execute(
+        "select session_date, open, close, adj_close, volume, load_id from raw.prices "
+        "where symbol = ? order by session_date",
+        [symbol],
+    ).fetchall()
+
+
+def _logged(con, load_id: str) -> tuple:
+    return con.execute(
+        "select rows_received, rows_inserted, rows_updated, rows_unchanged, status "
+        "from raw.load_log where load_id = ?",
+        [load_id],
+    ).fetchone()
+
+
+def test_a_missing_value_restated_to_a_value_is_updated(con):
+    """null -> 100.5 is a change: `<>` would call it neither changed nor unchanged."""
+    first = _prices(FIRST)
+    first.loc[0, ["open", "adj_close"]] = None  # RUT 2024-01-02
+    first["volume"] = pd.array([None, None, None], dtype="Int64")  # an index: no volume
+    loaded = _load(con, first)
+    restated = first.copy()
+    restated.loc[0, ["open", "adj_close"]] = [100.5, 100.25]
+    result = _load(con, restated)
+    assert (result.received, result.inserted, result.updated, result.unchanged) == (3, 0, 1, 2)
+    assert _logged(con, result.load_id) == (3, 0, 1, 2, "success")
+    assert _stored(con, "RUT") == [
+        (date(2024, 1, 2), 100.5, 100.0, 100.25, None, result.load_id),
+        (date(2024, 1, 3), 101.0, 101.0, 101.0, None, loaded.load_id),
+    ]
+
+
+def test_a_value_restated_to_missing_is_updated(con):
+    """100.0 -> null is a change too, and rows missing the same values stay unchanged."""
+    first = _prices(FIRST)
+    first["volume"] = pd.array([None, None, None], dtype="Int64")
+    loaded = _load(con, first)
+    restated = first.copy()
+    restated.loc[1, ["open", "adj_close"]] = None  # RUT 2024-01-03
+    result = _load(con, restated)
+    assert (result.received, result.inserted, result.updated, result.unchanged) == (3, 0, 1, 2)
+    assert _logged(con, result.load_id) == (3, 0, 1, 2, "success")
+    assert _stored(con, "RUT") == [
+        (date(2024, 1, 2), 100.0, 100.0, 100.0, None, loaded.load_id),
+        (date(2024, 1, 3), None, 101.0, None, None, result.load_id),
+    ]
+    again = _load(con, restated)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+
+
+def test_counts_that_do_not_add_up_fail_the_load_and_change_nothing(con):
+    """A dataset keyed more loosely than its table matches each new row to several stored
+    rows: the comparison then counts more rows than were received, and the load must stop
+    before writing anything rather than apply the wrong updates."""
+    _load(con, _prices(FIRST))
+    before = _content(con, "prices")
+    loose = Dataset(
+        name="prices",
+        keys=("symbol",),
+        values=("session_date", *PRICES.values),
+        schema=PRICES.schema,
+    )
+    restated = _prices([("RUT", "2024-01-02", 90.0), ("RUT", "2024-01-03", 91.0)])
+    with pytest.raises(LoadError) as caught:
+        load_frame(
+            con,
+            table="prices",
+            dataset=loose,
+            frame=restated[list(loose.columns)],
+            asset="raw/prices",
+            provider="test",
+            window=(date(2024, 1, 2), date(2024, 1, 3)),
+        )
+    assert str(caught.value) == (
+        "provider 'test': loading 2 rows into raw.prices for 2024-01-02 .. 2024-01-03 failed, "
+        "nothing was changed: raw.prices: the counts do not add up: received 2 rows but "
+        "inserted 0 + updated 4 + unchanged 0 = 4"
+    )
+    assert _content(con, "prices") == before
+    assert con.execute(
+        "select rows_received, rows_inserted, rows_updated, rows_unchanged, status from "
+        "raw.load_log order by started_at desc limit 1"
+    ).fetchone() == (2, 0, 0, 0, "failed")
+
+
+def test_the_count_checks_name_table_and_counts():
+    check_counts("raw.rates", 3, 1, 1, 1)
+    check_touched("raw.rates", "updated", 2, 2)
+    check_touched("raw.rates", "updated", 2, None)  # nothing reported: nothing to compare
+    with pytest.raises(LoadError) as caught:
+        check_counts("raw.rates", 3, 0, 0, 2)
+    assert str(caught.value) == (
+        "raw.rates: the counts do not add up: received 3 rows but inserted 0 + updated 0 + "
+        "unchanged 2 = 2"
+    )
+    with pytest.raises(LoadError) as caught:
+        check_touched("raw.rates", "inserted", 2, 1)
+    assert (
+        str(caught.value)
+        == "raw.rates: 2 rows were counted as inserted but the statement inserted 1"
+    )
