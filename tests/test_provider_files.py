@@ -408,6 +408,22 @@ def test_a_link_inside_the_folder_is_followed(tmp_path, universe):
     assert frame["symbol"].tolist() == ["RSP"]
 
 
+def test_a_data_folder_reached_through_a_link_is_named_by_its_real_path(tmp_path, universe):
+    """As when ../shared is a symbolic link: paths in errors are the resolved ones."""
+    real = tmp_path / "elsewhere" / "shared" / "data"
+    write(real, "prices/SPY.csv", "date,close\n2024-03-01,5\n")
+    (tmp_path / "shared").symlink_to(tmp_path / "elsewhere" / "shared")
+    linked = tmp_path / "shared" / "data"
+    provider = provider_for(linked, universe)
+    assert provider.root == real.resolve() != linked
+    assert provider.prices(["SPY"], START, END)["close"].tolist() == [5.0]
+    with pytest.raises(ProviderError) as excinfo:
+        provider.prices(["ONEQ"], START, END)
+    assert message_of(excinfo) == (
+        f"files: no price file for symbol 'ONEQ': expected {linked.resolve() / 'prices/ONEQ.csv'}"
+    )
+
+
 def test_a_window_ending_before_it_starts_is_refused(tmp_path, universe):
     with pytest.raises(ProviderError, match="window end 2024-03-01 is before its start"):
         provider_for(tmp_path, universe).prices(["XLE"], date(2024, 3, 4), date(2024, 3, 1))
@@ -666,7 +682,8 @@ def test_real_vendor_files(real_provider, caplog):
     with pytest.raises(ProviderError) as excinfo:
         real_provider.prices(["ONEQ"], *window)
     assert message_of(excinfo) == (
-        f"files: no price file for symbol 'ONEQ': expected {REAL_DATA / 'prices' / 'ONEQ.csv'}"
+        "files: no price file for symbol 'ONEQ': expected "
+        f"{REAL_DATA.resolve() / 'prices' / 'ONEQ.csv'}"
     )
 
 

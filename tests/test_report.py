@@ -1,9 +1,11 @@
 """The market report: its data, its summary, its page, and the page drawn in Chromium."""
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -182,14 +184,48 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian package chromium is not installed")
+CHROMIUM_MISSING = (
+    "Chromium could not be found on PATH (chromium or chromium-browser): install the Debian "
+    "package chromium (.ci/run tries to apt-get install it)"
+)
+
+
+def on_ci(env: Mapping[str, str]) -> bool:
+    return env.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require_chromium(found: str | None, env: Mapping[str, str]) -> str:
+    """The browser's path; without one a local run skips, but CI (CI=true) fails, so a
+    failed install can never pass unnoticed."""
+    if found:
+        return found
+    if on_ci(env):
+        pytest.fail(f"CI=true: {CHROMIUM_MISSING}", pytrace=False)
+    pytest.skip(CHROMIUM_MISSING)
+
+
+def test_without_chromium_ci_fails_and_a_local_run_skips():
+    with pytest.raises(pytest.fail.Exception) as failed:
+        require_chromium(None, {"CI": "true"})
+    assert str(failed.value) == f"CI=true: {CHROMIUM_MISSING}"
+    for local in ({}, {"CI": ""}, {"CI": "false"}):
+        with pytest.raises(pytest.skip.Exception) as skipped:
+            require_chromium(None, local)
+        assert str(skipped.value) == CHROMIUM_MISSING
+    assert require_chromium("/usr/bin/chromium", {"CI": "true"}) == "/usr/bin/chromium"
+
+
+# A local run without the browser skips before the shared build; on CI the test runs and
+# fails in its body, so it is reported as failed.
+@pytest.mark.skipif(CHROMIUM is None and not on_ci(os.environ), reason=CHROMIUM_MISSING)
 def test_the_report_draws_every_chart_in_headless_chromium(serving):
+    chromium = require_chromium(CHROMIUM, os.environ)
     from playwright.sync_api import sync_playwright
 
     problems: list[str] = []
     requests: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(str(error)))
