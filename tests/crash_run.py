@@ -5,7 +5,8 @@ the file MARKER and sleeps, so a test can SIGKILL it at exactly that moment:
 
 - `load:N`: inside the N-th raw load, after its rows are written and before its
   transaction commits;
-- `dbt:N`: after dbt reported its N-th finished model, while `dbt build` goes on;
+- `dbt:MODEL`: inside MODEL's build, its rows and its `meta.incremental_state` row written
+  and not yet committed (dbt itself stops there: see tests/dbt_paused.py);
 - `publish:N`: in the middle of writing the new serving file (its N-th comment);
 - `none`: runs to the end.
 """
@@ -15,18 +16,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+DBT_PAUSED = Path(__file__).with_name("dbt_paused.py")
 
-def _stop_here(marker: Path, wait: bool = True, where: str = "") -> None:
+
+def _stop_here(marker: Path, where: str = "") -> None:
     marker.write_text(where + "\n", encoding="utf-8")
-    while wait:
+    while True:
         time.sleep(1)
 
 
 def install(point: str, marker: Path) -> None:
-    kind, _, count_text = point.partition(":")
+    kind, _, argument = point.partition(":")
     if kind == "none":
         return
-    count = int(count_text)
+    if kind == "dbt":
+        _pause_dbt_in(argument, marker)
+        return
+    count = int(argument)
     calls = {"n": 0}
 
     def reached() -> bool:
@@ -57,22 +63,21 @@ def install(point: str, marker: Path) -> None:
                 _stop_here(marker)
 
         publish._comment = paused_comment
-    elif kind == "dbt":
-        from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
-
-        stream = DbtCliInvocation.stream_raw_events
-
-        def watched(self: DbtCliInvocation) -> Any:
-            for event in stream(self):
-                name = event.raw_event.get("info", {}).get("name")
-                # dbt goes on building in its own process; the test kills both.
-                if name == "LogModelResult" and reached():
-                    _stop_here(marker, wait=False)
-                yield event
-
-        DbtCliInvocation.stream_raw_events = watched
     else:
         raise SystemExit(f"unknown crash point {point!r}")
+
+
+def _pause_dbt_in(model: str, marker: Path) -> None:
+    """Run dbt through tests/dbt_paused.py, which stops inside `model`'s transaction."""
+    import orchestration.resources as resources
+
+    wrapper = marker.with_name(f"dbt-paused-in-{model}")
+    wrapper.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{DBT_PAUSED}" "{model}" "{marker}" "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    resources.dbt_executable = lambda: str(wrapper)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,15 @@ exactly the marts of a run that was never interrupted.
 
 The pipeline is the real one (`python -m orchestration.run refresh_all` with its Dagster
 instance and dagster.yaml), run through tests/crash_run.py, which stops it at a chosen
-point and signals it; the test then kills its whole process group (dbt included), as a
-crash of the machine or container would.
+point and says so by creating a marker file; the test then kills its whole process group
+(dbt included), as a crash of the machine or container would. Every kill point is a
+place in the run's own work (inside a load's transaction, inside a dbt model's
+transaction, half-way through a publication), never a moment picked by a clock.
+
+`meta.incremental_state` holds one row per incremental model, written in the same
+transaction as the model's table: after a kill between two models, some rows are the new
+build's and some the old one's. What must hold is per model: its table and its state row
+come from the same build.
 """
 
 import os
@@ -22,13 +29,18 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from ingestion.paths import PROJECT_ROOT
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
 CRASH_RUN = PROJECT_ROOT / "tests" / "crash_run.py"
 HISTORY_START = "2024-02-01"
 OLD_END, NEW_END = "2024-03-15", "2024-03-28"
-RUN_TIMEOUT = 300
+RUN_TIMEOUT = 900  # a safety net against a hang, never a moment to act on
+STATE_TABLE = "meta.incremental_state"
+# Killed inside this model's transaction: the models it reads are built, it is not.
+KILLED_MODEL = "int_pair_streaks"
+BUILT_BEFORE = ("stg_market__prices", "int_pair_returns_daily")
 # Raw tables are loaded key by key, each in its own transaction: compared per key.
 RAW_KEYS = {
     "raw.prices": "symbol",
@@ -36,7 +48,8 @@ RAW_KEYS = {
     "raw.earnings_estimates": "universe",
     "raw.sessions": "'XNYS'",
 }
-RUN_COLUMNS = ("ingested_at", "load_id")  # when and by which load, not what
+# when and by which load or build a row was written, not what it holds
+RUN_COLUMNS = ("ingested_at", "load_id", "recomputed_at")
 
 
 def _env(root: Path, end: str) -> dict[str, str]:
@@ -77,10 +90,7 @@ def _live_members(group: int) -> list[int]:
 def _wait_for_group_exit(group: int, timeout: float = 60.0) -> None:
     """SIGKILL is delivered at once but a large process takes a moment to exit and
     release its file lock: wait until every member of the group is gone."""
-    deadline = time.monotonic() + timeout
-    while _live_members(group):
-        assert time.monotonic() < deadline, f"process group {group} still alive"
-        time.sleep(0.05)
+    wait_for(lambda: not _live_members(group), f"process group {group} to exit", timeout)
 
 
 def _run(root: Path, end: str, point: str = "none") -> tuple[str, str]:
@@ -101,11 +111,12 @@ def _run(root: Path, end: str, point: str = "none") -> tuple[str, str]:
             if point == "none":
                 assert process.wait(timeout=RUN_TIMEOUT) == 0, log.read_text()[-4000:]
                 return log.read_text(), ""
-            deadline = time.monotonic() + RUN_TIMEOUT
-            while not marker.exists():
-                assert process.poll() is None, f"ended before {point}: {log.read_text()[-4000:]}"
-                assert time.monotonic() < deadline, f"never reached {point}"
-                time.sleep(0.02)
+            wait_for(
+                lambda: marker.exists() or process.poll() is not None,
+                f"the run to reach {point}",
+                RUN_TIMEOUT,
+            )
+            assert marker.exists(), f"ended before {point}: {log.read_text()[-4000:]}"
             os.killpg(process.pid, signal.SIGKILL)
             assert process.wait(timeout=60) == -signal.SIGKILL
             _wait_for_group_exit(process.pid)
@@ -138,9 +149,11 @@ def _state(path: Path, read_only: bool = False) -> dict[str, dict[str, tuple]]:
         tables = [
             f"{schema}.{name}"
             for schema, name in con.execute(
-                "select schema_name, table_name from duckdb_tables() "
-                "where schema_name in ('raw', 'intermediate', 'marts', 'universe', 'meta') "
-                "and table_name <> 'load_log' order by all"
+                "select schema_name, table_name from duckdb_tables() where schema_name in "
+                "('raw', 'staging', 'intermediate', 'marts', 'universe', 'meta') "
+                "and table_name not in ('load_log', 'warehouse_compactions') "
+                "and schema_name || '.' || table_name <> ? order by all",
+                [STATE_TABLE],
             ).fetchall()
         ]
         for table in tables:
@@ -154,6 +167,44 @@ def _state(path: Path, read_only: bool = False) -> dict[str, dict[str, tuple]]:
                 ).fetchall()
             }
     return state
+
+
+def _incremental_state(path: Path) -> dict[str, dict]:
+    """The rows of meta.incremental_state by model, and the newest raw price load."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        cursor = con.execute(f"select * from {STATE_TABLE}")
+        names = [column[0] for column in cursor.description]
+        rows = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+        (through,) = con.execute("select max(ingested_at) from raw.prices").fetchone()
+    return {"rows": rows, "prices_ingested_through": through}
+
+
+def _models_match_their_state(state, incremental, old, old_incremental, new, new_incremental):
+    """Per incremental model: its table and its state row are both the old build's, or
+    both the new one's. A new row is the new build's own: it points at the prices this
+    warehouse holds and checks what the uninterrupted build checked, pending until a run
+    passes its tests. Returns model -> 'old' | 'new'."""
+    tables = {table.split(".")[1]: table for table in state}
+    verdicts = {}
+    for model in sorted(set(old_incremental["rows"]) | set(new_incremental["rows"])):
+        row, before = incremental["rows"][model], old_incremental["rows"][model]
+        table = tables[model]
+        if row == before:
+            assert state[table] == old[table], f"{model}: old state row but a new table"
+            verdicts[model] = "old"
+            continue
+        reference = new_incremental["rows"][model]
+        assert state[table] == new[table], f"{model}: new state row but not the new table"
+        assert row["built_at"] > before["built_at"], model
+        assert (row["checked_column"], row["checked_from"]) == (
+            reference["checked_column"],
+            reference["checked_from"],
+        ), model
+        assert row["unverified_from"] in (row["checked_from"], None), model
+        if model != "outperformance_streaks":  # it follows int_pair_streaks' stamps instead
+            assert row["prices_ingested_through"] == incremental["prices_ingested_through"]
+        verdicts[model] = "new"
+    return verdicts
 
 
 def _marts(state: dict[str, dict[str, tuple]]) -> dict[str, dict[str, tuple]]:
@@ -181,11 +232,13 @@ def states(tmp_path_factory):
     reference = _new_root(tmp_path_factory.mktemp("uninterrupted"))
     shutil.copy(work / "warehouse.duckdb", reference / "warehouse.duckdb")
     old = _state(work / "warehouse.duckdb")
+    old_incremental = _incremental_state(work / "warehouse.duckdb")
     old_serving = _state(work / "serving" / "serving.duckdb")
     _run(reference, NEW_END)
     new = _state(reference / "warehouse.duckdb")
+    new_incremental = _incremental_state(reference / "warehouse.duckdb")
     new_serving = _state(reference / "serving" / "serving.duckdb")
-    return work, old, new, old_serving, new_serving
+    return work, (old, old_incremental), (new, new_incremental), old_serving, new_serving
 
 
 def _serving_marts(work: Path) -> dict:
@@ -211,9 +264,15 @@ con.close()
 
 
 def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_completes(states):
-    work, old, new, old_serving, new_serving = states
+    work, (old, old_incremental), (new, new_incremental), old_serving, new_serving = states
     assert _marts(old) != _marts(new)  # the refresh has something to change
     warehouse = work / "warehouse.duckdb"
+
+    def models_match(state):
+        incremental = _incremental_state(warehouse)
+        return _models_match_their_state(
+            state, incremental, old, old_incremental, new, new_incremental
+        )
 
     # 1. Killed with a load's rows written but not committed.
     _, where = _run(work, NEW_END, "load:20")
@@ -222,16 +281,27 @@ def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_complete
     counts = _old_or_new(state, old, new)
     assert state[f"raw.{table}"][key] == old[f"raw.{table}"][key] != new[f"raw.{table}"][key]
     assert counts["new"] > 0  # earlier loads of the run committed and stayed
+    assert set(models_match(state).values()) == {"old"}
     assert _serving_marts(work) == _marts(old_serving)
 
-    # 2. Killed while dbt builds: raw is complete, each model is the old or the new table.
-    out, _ = _run(work, NEW_END, "dbt:6")
+    # 2. Killed inside a model's transaction, its rows and its state row written: raw is
+    # complete, the models before it are the new build, it and the models after it the
+    # old one; no table is half-built and no state row belongs to another build's table.
+    out, where = _run(work, NEW_END, f"dbt:{KILLED_MODEL}")
+    assert where == KILLED_MODEL
     assert "was interrupted; marked failed" in out  # the killed run gave its slot back
     state = _state(warehouse)
     assert {t: v for t, v in state.items() if t.startswith("raw.")} == {
         t: v for t, v in new.items() if t.startswith("raw.")
     }
     _old_or_new(state, old, new)
+    verdicts = models_match(state)
+    assert verdicts[KILLED_MODEL] == "old"
+    assert {verdicts[model] for model in BUILT_BEFORE} == {"new"}
+    # Their tests never ran: the rows they wrote stay pending for the next build to check.
+    pending = _incremental_state(warehouse)["rows"]
+    assert all(pending[model]["unverified_from"] is not None for model in BUILT_BEFORE)
+    assert verdicts["outperformance_streaks"] == verdicts["divergence_daily"] == "old"
     assert _serving_marts(work) == _marts(old_serving)
 
     # An analyst opens the serving file and keeps the connection through steps 3 and 4.
@@ -239,15 +309,14 @@ def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_complete
     analyst = subprocess.Popen(
         [sys.executable, "-c", ANALYST, str(work / "serving" / "serving.duckdb"), stop, seen]
     )
-    deadline = time.monotonic() + 60
-    while not seen.exists():
-        assert analyst.poll() is None
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: seen.exists() or analyst.poll() is not None, "the analyst's first read")
+    assert analyst.poll() is None
 
     # 3. Killed half-way through writing the new serving file: the old one is still served.
     _run(work, NEW_END, "publish:12")
-    assert _marts(_state(warehouse)) == _marts(new)
+    state = _state(warehouse)
+    assert _marts(state) == _marts(new)
+    assert set(models_match(state).values()) == {"new"}
     assert _serving_marts(work) == _marts(old_serving)
     assert [p.name for p in (work / "serving").glob(".serving.duckdb.*.tmp")]
 

@@ -5,6 +5,7 @@ file names."""
 
 import json
 import logging
+import threading
 import time
 from dataclasses import replace
 from datetime import date
@@ -26,6 +27,7 @@ from ingestion.providers.fred import (
     parse_json,
 )
 from ingestion.schemas import RATES, validate
+from tests.waiting import SAFETY_NET_SECONDS, wait_for
 
 START = date(2024, 3, 25)
 END = date(2024, 4, 1)
@@ -408,25 +410,30 @@ def test_a_fred_error_quoting_the_key_is_scrubbed(httpserver, tmp_path, universe
 
 @pytest.mark.parametrize("mode", MODES)
 def test_timeout_gives_provider_error_after_the_attempts(httpserver, tmp_path, universe, mode):
+    # Each attempt is answered only after the client gave up on it, so every attempt
+    # times out however slow the machine is.
+    gave_up = threading.Event()
+
     def slow(request):
-        time.sleep(0.4)
+        gave_up.wait(timeout=SAFETY_NET_SECONDS)
         return Response(body_for(mode, DGS2))
 
     httpserver.expect_request(PATHS[mode]).respond_with_handler(slow)
     provider = make_provider(
         httpserver, tmp_path, universe, mode=mode, timeout_seconds=0.1, attempts=2
     )
-    with pytest.raises(ProviderError) as caught:
-        provider.rates(["DGS2"], START, END)
+    try:
+        with pytest.raises(ProviderError) as caught:
+            provider.rates(["DGS2"], START, END)
+    finally:
+        gave_up.set()
     message = str(caught.value)
     assert message.startswith("fred: DGS2: no response after 2 attempts")
     assert "timed out" in message
     assert landed_files(tmp_path) == []
     assert_key_absent(tmp_path, message)
-    # The test server is single-threaded: wait until it has served both attempts.
-    deadline = time.monotonic() + 3
-    while len(httpserver.log) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # The test server is single-threaded: it logs each attempt once it has answered it.
+    wait_for(lambda: len(httpserver.log) >= 2, "the server to answer both attempts")
     assert len(httpserver.log) == 2
 
 

@@ -3,6 +3,7 @@ keeping the API key out of URLs, messages and landing file names."""
 
 import copy
 import json
+import threading
 import time
 from dataclasses import replace
 from datetime import date
@@ -18,6 +19,7 @@ from ingestion.providers.base import MarketDataProvider, ProviderError
 from ingestion.providers.tiingo import TiingoProvider, parse_prices, prices_params
 from ingestion.schemas import PRICES, validate
 from ingestion.universe import load_universe
+from tests.waiting import SAFETY_NET_SECONDS, wait_for
 
 START = date(2024, 3, 25)
 END = date(2024, 3, 28)
@@ -261,23 +263,28 @@ def test_4xx_fails_at_once_with_tiingo_detail(httpserver, tmp_path, universe, st
 
 
 def test_timeout_gives_provider_error_after_the_attempts(httpserver, tmp_path, universe):
+    # Each attempt is answered only after the client gave up on it, so every attempt
+    # times out however slow the machine is.
+    gave_up = threading.Event()
+
     def slow(request):
-        time.sleep(0.4)
+        gave_up.wait(timeout=SAFETY_NET_SECONDS)
         return Response(json.dumps(IWM_PRICES), content_type="application/json")
 
     httpserver.expect_request("/IWM/prices").respond_with_handler(slow)
     provider = make_provider(httpserver, tmp_path, universe, timeout_seconds=0.1, attempts=2)
-    with pytest.raises(ProviderError) as caught:
-        provider.prices(["IWM"], START, END)
+    try:
+        with pytest.raises(ProviderError) as caught:
+            provider.prices(["IWM"], START, END)
+    finally:
+        gave_up.set()
     message = str(caught.value)
     assert message.startswith("tiingo: IWM: no response after 2 attempts")
     assert "timed out" in message
     assert KEY not in message
     assert landed_files(tmp_path) == []
-    # The test server is single-threaded: wait until it has served both attempts.
-    deadline = time.monotonic() + 3
-    while len(httpserver.log) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # The test server is single-threaded: it logs each attempt once it has answered it.
+    wait_for(lambda: len(httpserver.log) >= 2, "the server to answer both attempts")
     assert len(httpserver.log) == 2
 
 
