@@ -8,6 +8,7 @@ from dagster import Definitions
 
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
+from orchestration.assets.maintenance import warehouse_file
 from orchestration.assets.report import market_report
 from orchestration.assets.serving import published_marts
 from orchestration.checks import raw_checks
@@ -17,16 +18,28 @@ from orchestration.landing_sensor import estimates_landing_job, estimates_landin
 from orchestration.resources import build_resources
 from orchestration.schedules import (
     ingestion_job,
+    maintenance_job,
     nightly_ingestion_schedule,
+    weekly_compaction_schedule,
     weekly_restatement_schedule,
 )
 from orchestration.sensors import automation_sensor, run_failure_alert_sensor
 
 defs = Definitions(
-    assets=[*ingestion_assets, warehouse_dbt_models, published_marts, market_report],
+    assets=[
+        *ingestion_assets,
+        warehouse_dbt_models,
+        published_marts,
+        market_report,
+        warehouse_file,
+    ],
     asset_checks=raw_checks,
-    jobs=[refresh_all, ingestion_job, estimates_landing_job],
-    schedules=[nightly_ingestion_schedule, weekly_restatement_schedule],
+    jobs=[refresh_all, ingestion_job, estimates_landing_job, maintenance_job],
+    schedules=[
+        nightly_ingestion_schedule,
+        weekly_restatement_schedule,
+        weekly_compaction_schedule,
+    ],
     sensors=[
         automation_sensor,
         run_failure_alert_sensor,

@@ -1,7 +1,9 @@
-"""Schedules: after the US close on NYSE sessions, and a weekly re-read for restatements.
+"""Schedules: after the US close on NYSE sessions, a weekly re-read for restatements, and
+a weekly compaction of the warehouse file.
 
-Both refresh only the raw tables; dbt staging and marts follow through declarative
-automation once ingestion has finished, instead of a second schedule guessing when.
+The first two refresh only the raw tables; dbt staging and marts follow through
+declarative automation once ingestion has finished, instead of a second schedule guessing
+when.
 """
 
 from dagster import (
@@ -17,6 +19,7 @@ from dagster import (
 )
 
 from ingestion.calendar import is_session, sessions_before
+from orchestration.assets.maintenance import warehouse_file
 
 NEW_YORK = "America/New_York"
 WEEKLY_LOOKBACK_SESSIONS = 25
@@ -73,6 +76,33 @@ def weekly_restatement_schedule(context: ScheduleEvaluationContext) -> RunReques
             }
         },
         tags={"lookback_sessions": str(WEEKLY_LOOKBACK_SESSIONS)},
+    )
+
+
+maintenance_job = define_asset_job(
+    name="maintenance_job",
+    selection=AssetSelection.assets(warehouse_file),
+    executor_def=in_process_executor,
+    description="Compact the warehouse file (see the maintenance/warehouse_file asset).",
+)
+
+
+@schedule(
+    name="weekly_compaction_schedule",
+    cron_schedule="0 7 * * 0",
+    execution_timezone=NEW_YORK,
+    job=maintenance_job,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description=(
+        "Sunday 07:00 New York, when no session is loading: compact the warehouse file "
+        "whatever its size, so it starts the week at the size of a fresh build."
+    ),
+)
+def weekly_compaction_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    day = context.scheduled_execution_time.astimezone(_zone()).date()
+    return RunRequest(
+        run_key=f"compaction-{day.isoformat()}",
+        run_config={"ops": {"maintenance__warehouse_file": {"config": {"force": True}}}},
     )
 
 

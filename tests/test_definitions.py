@@ -89,9 +89,9 @@ def test_refresh_all_selects_every_asset():
     job = defs.resolve_job_def("refresh_all")
     assert job.executor_def.name == "in_process"
     selected = {node.name for node in job.graph.node_defs}
-    # four ingestion assets, four raw checks, one dbt invocation, the publication and the
-    # report
-    assert len(selected) == 11
+    # four ingestion assets, four raw checks, one dbt invocation, the publication, the
+    # report and the compaction of the warehouse file
+    assert len(selected) == 12
 
 
 def test_importing_the_code_location_does_not_open_the_warehouse(tmp_path):
