@@ -1,12 +1,18 @@
-"""NYSE (XNYS) sessions from exchange_calendars; never a hand-kept holiday list."""
+"""NYSE (XNYS) sessions from exchange_calendars; never a hand-kept holiday list.
 
-from datetime import date, datetime, timedelta
+Also what the boundary checks of dated rows need: today's date in New York (the market's
+own day, whatever the machine's time zone) and why a date is not a session.
+"""
+
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
 import pandas as pd
 
 CALENDAR_START = date(1990, 1, 2)
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @lru_cache(maxsize=1)
@@ -50,3 +56,45 @@ def sessions_before(day: date, count: int) -> date:
     ts = pd.Timestamp(day)
     anchor = ts if cal.is_session(ts) else cal.date_to_session(ts, direction="previous")
     return cal.session_offset(anchor, -count).date()
+
+
+def today_in_new_york(now: datetime | None = None) -> date:
+    """The date in New York at `now` (aware; naive is taken as UTC; default: now)."""
+    moment = now if now is not None else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(NEW_YORK).date()
+
+
+@lru_cache(maxsize=1)
+def _session_days() -> frozenset[date]:
+    return frozenset(ts.date() for ts in xnys().sessions)
+
+
+def not_a_session(day: date) -> str | None:
+    """None for an XNYS session, else why not, for messages: "a Saturday", "a Friday the
+    exchange was closed", or outside the calendar's range."""
+    cal = xnys()
+    first, last = cal.first_session.date(), cal.last_session.date()
+    if day < first:
+        return f"before {first}, where the calendar starts"
+    if day > last:
+        return f"after {last}, where the calendar ends"
+    if day in _session_days():
+        return None
+    weekday = day.strftime("%A")
+    return f"a {weekday}" if day.weekday() >= 5 else f"a {weekday} the exchange was closed"
+
+
+def session_date_problem(day: date, today: date) -> str | None:
+    """Why a price cannot be dated `day`: after today in New York (no close yet) or not
+    an XNYS session; None when it can."""
+    if day > today:
+        return future_date_problem(day, today)
+    reason = not_a_session(day)
+    return None if reason is None else f"{day} is not an XNYS session ({reason})"
+
+
+def future_date_problem(day: date, today: date) -> str | None:
+    """Why an observation cannot be dated `day`: after today in New York; None if not."""
+    return f"{day} is after today in New York ({today})" if day > today else None

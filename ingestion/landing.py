@@ -4,7 +4,9 @@ The zone is `Settings.landing_dir / "estimates"` (see `estimates_zone`). Every `
 directly in it is taken in name order. A file is read with the documented estimates
 columns (as_of_date, universe, fiscal_year, eps_growth_pct and an optional source, empty
 meaning "landing"; see `ingestion.providers.files.read_estimate_rows`), validated against
-`schemas.ESTIMATES` and loaded into raw.earnings_estimates in one transaction. Loads are
+`schemas.ESTIMATES` and loaded into raw.earnings_estimates in one transaction; a row whose
+as_of_date is after today in New York rejects the file (a snapshot cannot come from the
+future), its error naming the line and the date. Loads are
 idempotent, so a file dropped twice loads once: the second time every row is unchanged.
 
 A loaded file moves to `<zone>/archive/<name>`; a rejected one to `<zone>/quarantine/<name>`

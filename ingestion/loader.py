@@ -228,8 +228,8 @@ def upsert(
 
 def _changed_rows(cursor: duckdb.DuckDBPyConnection) -> int | None:
     """The row count DuckDB reports for an UPDATE or INSERT (None if it reports none)."""
-    row = cursor.fetchone()
-    return int(row[0]) if row else None
+    rows = cursor.fetchall()
+    return int(rows[0][0]) if rows else None
 
 
 def check_counts(target: str, received: int, inserted: int, updated: int, unchanged: int) -> None:

@@ -10,6 +10,12 @@ in raw.load_log with its outcome, so one failing symbol never loses the others. 
 provider's adjusted closes for sessions already stored have changed (a dividend or split
 re-based the history), the symbol's whole history is reloaded so returns never mix two
 adjustment bases; the load is logged as `restated`.
+
+Before a key's rows are loaded they must pass `schemas.validate` (dates included: prices
+on XNYS sessions, nothing after today in New York), lie inside the window asked for, and,
+for prices, give daily returns inside the bounds the warehouse tests (`RETURN_BOUNDS`)
+against the stored sessions around them. A key that fails any of it is logged failed with
+the reason and nothing of it is stored; the other keys load.
 """
 
 from collections import defaultdict
@@ -109,6 +115,31 @@ def plan_windows(
     return dict(windows)
 
 
+class BoundaryError(ValueError):
+    """A provider's rows for one key break a rule checked before loading; the message names
+    provider, key and dates."""
+
+
+def check_window(
+    frame: pd.DataFrame, dataset: Dataset, provider: str, key: str, window: Window
+) -> None:
+    """Providers answer only for the window asked for; a row outside it (before
+    HISTORY_START, say, where the warehouse has no calendar) is refused, not stored."""
+    column = dataset.date_column
+    if frame.empty or column not in frame.columns:
+        return
+    start, end = window
+    days = frame[column]
+    outside = days[(days < pd.Timestamp(start)) | (days > pd.Timestamp(end))]
+    if not outside.empty:
+        shown = ", ".join(str(day.date()) for day in outside.iloc[:5])
+        more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+        raise BoundaryError(
+            f"provider {provider!r}: {key}: {len(outside)} row(s) outside the window asked "
+            f"for, {start} .. {end}: {column} {shown}{more}"
+        )
+
+
 def _run(
     con: duckdb.DuckDBPyConnection,
     report: RefreshReport,
@@ -118,8 +149,10 @@ def _run(
     log: Callable[[str], None],
     reload_from: Callable[[str, pd.DataFrame], date | None] | None = None,
     require_any: bool = True,
+    check: Callable[[str, pd.DataFrame], None] | None = None,
 ) -> RefreshReport:
-    """Fetch, validate and load key by key; failures are logged per key and collected."""
+    """Fetch, validate, check and load key by key; failures are logged per key and
+    collected. `check(key, frame)` raises for rows the warehouse would reject."""
     for (start, end), keys in sorted(report.windows.items()):
         log(f"{report.provider}: {dataset.name} for {len(keys)} key(s), {start} .. {end}")
         for key in keys:
@@ -133,6 +166,9 @@ def _run(
                     frame = validate(fetch([key], restart, end), dataset, report.provider)
                     status = "restated"
                     report.restated.append(key)
+                check_window(frame, dataset, report.provider, key, window)
+                if check is not None:
+                    check(key, frame)
                 result = load_frame(
                     con,
                     table=report.table,
@@ -173,6 +209,71 @@ class RefreshError(RuntimeError):
 
 
 ADJUSTMENT_TOLERANCE = 1e-6
+# The bounds of the in_range test of stg_market__prices.daily_return (price / previous
+# price - 1, price being adj_close where present, else close).
+RETURN_BOUNDS = (-0.95, 10.0)
+
+
+def check_returns(
+    con: duckdb.DuckDBPyConnection, provider: str, symbol: str, frame: pd.DataFrame
+) -> None:
+    """Refuse prices whose daily return, over the symbol's sessions as they would be
+    stored (the frame's rows in place of the stored ones), leaves `RETURN_BOUNDS`; only
+    returns to or from the frame's rows are judged, so the stored sessions read are those
+    among the frame's and the one either side of them."""
+    if frame.empty:
+        return
+    new = pd.DataFrame(
+        {
+            "session_date": frame["session_date"].dt.normalize(),
+            "price": frame["adj_close"].fillna(frame["close"]),
+            "is_new": True,
+        }
+    )
+    first, last = new["session_date"].min().date(), new["session_date"].max().date()
+    rows = con.execute(
+        """
+        select session_date, coalesce(adj_close, close)
+        from raw.prices
+        where symbol = $symbol
+            and session_date >= coalesce(
+                (select max(session_date) from raw.prices
+                where symbol = $symbol and session_date < $first), $first)
+            and session_date <= coalesce(
+                (select min(session_date) from raw.prices
+                where symbol = $symbol and session_date > $last), $last)
+        """,
+        {"symbol": symbol, "first": first, "last": last},
+    ).fetchall()
+    stored = pd.DataFrame(
+        {
+            "session_date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype="object")),
+            "price": pd.Series([r[1] for r in rows], dtype="float64"),
+            "is_new": False,
+        }
+    )
+    stored = stored[~stored["session_date"].isin(new["session_date"])]
+    series = pd.concat([new, stored], ignore_index=True).sort_values(
+        "session_date", ignore_index=True
+    )
+    previous = series.shift()
+    change = series["price"] / previous["price"] - 1
+    judged = series["is_new"] | previous["is_new"].eq(True)
+    low, high = RETURN_BOUNDS
+    jumps = series[judged & change.notna() & ~change.between(low, high)].index
+    if len(jumps) == 0:
+        return
+    shown = "; ".join(
+        f"{previous.at[i, 'session_date'].date()} {previous.at[i, 'price']:.10g} -> "
+        f"{series.at[i, 'session_date'].date()} {series.at[i, 'price']:.10g} ({change[i]:+.2%})"
+        for i in jumps[:5]
+    )
+    more = f"; and {len(jumps) - 5} more" if len(jumps) > 5 else ""
+    raise BoundaryError(
+        f"provider {provider!r}: symbol {symbol!r}: {len(jumps)} daily return(s) outside "
+        f"{low:+.0%} .. {high:+.0%}, the bounds the warehouse tests (price = adj_close, "
+        f"else close): {shown}{more}"
+    )
 
 
 def adjustment_changed(con: duckdb.DuckDBPyConnection, symbol: str, frame: pd.DataFrame) -> bool:
@@ -258,12 +359,22 @@ def refresh_prices(
     def reload_from(symbol: str, frame: pd.DataFrame) -> date | None:
         if not adjustment_changed(con, symbol, frame):
             return None
-        (first,) = con.execute(
+        # fetchall: a half-read result would block the checks that follow.
+        [(first,)] = con.execute(
             "select min(session_date) from raw.prices where symbol = ?", [symbol]
-        ).fetchone()
+        ).fetchall()
         return min(first, settings.history_start) if first else settings.history_start
 
-    return _run(con, report, PRICES, "raw/prices", provider.prices, log, reload_from)
+    return _run(
+        con,
+        report,
+        PRICES,
+        "raw/prices",
+        provider.prices,
+        log,
+        reload_from,
+        check=lambda symbol, frame: check_returns(con, provider.name, symbol, frame),
+    )
 
 
 def refresh_rates(

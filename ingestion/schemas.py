@@ -2,25 +2,35 @@
 
 Every provider returns one of three frames. They are validated before anything touches
 the warehouse; a frame that fails raises `FrameValidationError` naming the provider,
-the symbol or series, the date and the row of every problem found.
+the symbol or series, the date and the row of every problem found. The rules are at least
+as strict as the dbt tests of the staging models, so a row the warehouse would reject
+stops here, with its key, instead of failing a dbt test after it was stored.
 
 prices     symbol, session_date, open, high, low, close, adj_close, volume, source
            key (symbol, session_date); prices in the instrument's currency; open, high,
            low, adj_close and volume may be missing (an index has no volume) but when
-           present high >= max(open, close) >= min(open, close) >= low > 0 and volume >= 0.
+           present high >= max(open, close) >= min(open, close) >= low > 0, prices are
+           finite and volume >= 0. session_date is an XNYS session, not after today in
+           New York (a future session has no close).
 rates      series_id, observation_date, value (percent, as FRED publishes), source
-           key (series_id, observation_date); missing observations are absent rows.
-estimates  universe, fiscal_year, as_of_date, eps_growth_pct (percent), source
-           key (universe, fiscal_year, as_of_date).
+           key (series_id, observation_date); missing observations are absent rows;
+           observation_date is not after today in New York.
+estimates  universe, fiscal_year (1990 .. 2100), as_of_date, eps_growth_pct (percent),
+           source; key (universe, fiscal_year, as_of_date); as_of_date is not after
+           today in New York.
 sessions   session_date, market_open_at, market_close_at (UTC), is_early_close, source
            the XNYS calendar, from exchange_calendars.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
+
+from ingestion.calendar import future_date_problem, session_date_problem, today_in_new_york, xnys
 
 MAX_REPORTED_PROBLEMS = 20
 
@@ -31,6 +41,10 @@ class Dataset:
     keys: tuple[str, ...]
     values: tuple[str, ...]
     schema: pa.DataFrameSchema
+    # The date of each row, checked against the clock and the calendar by `validate`.
+    date_column: str = ""
+    sessions_only: bool = False
+    not_after_today: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -52,6 +66,8 @@ def _low_ok(frame: pd.DataFrame) -> pd.Series:
 
 
 _positive = pa.Check.gt(0)
+_finite = pa.Check(lambda values: np.isfinite(values) | values.isna(), name="finite")
+_price_checks = [_positive, _finite]
 _text_key = pa.Column(str, checks=pa.Check.str_length(1, 40), nullable=False)
 
 PRICES = Dataset(
@@ -62,11 +78,11 @@ PRICES = Dataset(
         {
             "symbol": _text_key,
             "session_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            "open": pa.Column(float, _positive, nullable=True, coerce=True),
-            "high": pa.Column(float, _positive, nullable=True, coerce=True),
-            "low": pa.Column(float, _positive, nullable=True, coerce=True),
-            "close": pa.Column(float, _positive, nullable=False, coerce=True),
-            "adj_close": pa.Column(float, _positive, nullable=True, coerce=True),
+            "open": pa.Column(float, _price_checks, nullable=True, coerce=True),
+            "high": pa.Column(float, _price_checks, nullable=True, coerce=True),
+            "low": pa.Column(float, _price_checks, nullable=True, coerce=True),
+            "close": pa.Column(float, _price_checks, nullable=False, coerce=True),
+            "adj_close": pa.Column(float, _price_checks, nullable=True, coerce=True),
             "volume": pa.Column("Int64", pa.Check.ge(0), nullable=True, coerce=True),
             "source": _text_key,
         },
@@ -78,6 +94,9 @@ PRICES = Dataset(
         strict=True,
         ordered=False,
     ),
+    date_column="session_date",
+    sessions_only=True,
+    not_after_today=True,
 )
 
 RATES = Dataset(
@@ -94,6 +113,8 @@ RATES = Dataset(
         unique=["series_id", "observation_date"],
         strict=True,
     ),
+    date_column="observation_date",
+    not_after_today=True,
 )
 
 ESTIMATES = Dataset(
@@ -103,7 +124,8 @@ ESTIMATES = Dataset(
     schema=pa.DataFrameSchema(
         {
             "universe": _text_key,
-            "fiscal_year": pa.Column("int64", pa.Check.in_range(1900, 2200), coerce=True),
+            # The range of stg_estimates__eps_growth's test of fiscal_year.
+            "fiscal_year": pa.Column("int64", pa.Check.in_range(1990, 2100), coerce=True),
             "as_of_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
             "eps_growth_pct": pa.Column(
                 float, pa.Check.in_range(-100.0, 1000.0), nullable=False, coerce=True
@@ -113,6 +135,8 @@ ESTIMATES = Dataset(
         unique=["universe", "fiscal_year", "as_of_date"],
         strict=True,
     ),
+    date_column="as_of_date",
+    not_after_today=True,
 )
 
 SESSIONS = Dataset(
@@ -131,6 +155,7 @@ SESSIONS = Dataset(
         unique=["session_date"],
         strict=True,
     ),
+    date_column="session_date",  # scheduled future sessions belong in the calendar
 )
 
 
@@ -183,8 +208,8 @@ def _position(index: object) -> int:
         return -1  # a problem of the frame as a whole sorts first
 
 
-def _problems(frame: pd.DataFrame, dataset: Dataset, cases: pd.DataFrame) -> list[str]:
-    """One sentence per (row, rule), in row order."""
+def _problems(frame: pd.DataFrame, dataset: Dataset, cases: pd.DataFrame) -> list[tuple[int, str]]:
+    """(row position, sentence) per (row, rule), in row order."""
     problems: dict[tuple[int, str, str], str] = {}
     for case in cases.itertuples(index=False):
         check = str(case.check)
@@ -203,18 +228,50 @@ def _problems(frame: pd.DataFrame, dataset: Dataset, cases: pd.DataFrame) -> lis
         where = _describe_row(frame, dataset, case.index)
         order = _position(case.index)
         problems.setdefault((order, where, rule), f"{where}: {rule}{detail}")
-    return [problems[key] for key in sorted(problems, key=lambda key: key[0])]
+    return [(key[0], problems[key]) for key in sorted(problems, key=lambda key: key[0])]
 
 
-def validate(frame: pd.DataFrame, dataset: Dataset, provider: str) -> pd.DataFrame:
-    """Return the frame coerced to its schema, or raise FrameValidationError."""
+def _date_problems(frame: pd.DataFrame, dataset: Dataset, today: date) -> list[tuple[int, str]]:
+    """(row position, sentence) for each date after `today` or, where only sessions may
+    be, not an XNYS session. Dates that are not dates at all are pandera's to report."""
+    column = dataset.date_column
+    if not (dataset.sessions_only or dataset.not_after_today) or column not in frame.columns:
+        return []
+    days = pd.Series(pd.to_datetime(frame[column], errors="coerce")).dt.normalize()
+    suspect = pd.Series(False, index=days.index)
+    if dataset.not_after_today:
+        suspect |= days > pd.Timestamp(today)
+    if dataset.sessions_only:
+        suspect |= ~days.isin(xnys().sessions)
+    suspect &= days.notna()
+    problems = []
+    for position in np.flatnonzero(suspect.to_numpy()):
+        day = days.iloc[position].date()
+        why = (session_date_problem if dataset.sessions_only else future_date_problem)(day, today)
+        if why is not None:
+            where = _describe_row(frame, dataset, int(position))
+            problems.append((int(position), f"{where}: {column} {why}"))
+    return problems
+
+
+def validate(
+    frame: pd.DataFrame, dataset: Dataset, provider: str, today: date | None = None
+) -> pd.DataFrame:
+    """Return the frame coerced to its schema, or raise FrameValidationError. `today`
+    (default: today in New York) is the latest date a row may carry."""
     # Row positions in messages must be unambiguous, whatever index the provider built.
     frame = frame.reset_index(drop=True)
+    problems: list[tuple[int, str]] = []
+    checked: pd.DataFrame | None = None
     try:
         checked = dataset.schema.validate(frame, lazy=True)
     except SchemaErrors as exc:
         problems = _problems(frame, dataset, exc.failure_cases)
+    problems += _date_problems(frame, dataset, today or today_in_new_york())
+    if problems or checked is None:
+        problems.sort(key=lambda problem: problem[0])  # stable: schema rules first per row
+        shown = [text for _position, text in problems]
         raise FrameValidationError(
-            provider, dataset.name, problems[:MAX_REPORTED_PROBLEMS], len(problems)
-        ) from None
+            provider, dataset.name, shown[:MAX_REPORTED_PROBLEMS], len(shown)
+        )
     return checked.loc[:, list(dataset.columns)].reset_index(drop=True)

@@ -3,6 +3,7 @@ quarantined with their reason and change nothing stored."""
 
 import hashlib
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -337,3 +338,31 @@ def test_an_archive_that_is_a_link_is_not_followed(con, zone, tmp_path):
     assert report.loaded[0].archived_as == zone / "q1.csv"
     assert (zone / "q1.csv").is_file()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_an_estimate_dated_after_today_in_new_york_is_quarantined_alone(con, zone):
+    drop(zone, "good.csv", GOOD)
+    run(con, zone)
+    before = stored(con)
+    # Its first row would restate a stored value; its second is from the future.
+    drop(
+        zone,
+        "future.csv",
+        HEADER + "2024-03-01,russell_2000,2024,99.0,oops\n2099-01-01,sp500,2099,8.0,\n",
+    )
+    drop(zone, "later.csv", HEADER + "2024-05-01,sp500,2024,8.5,analyst\n")
+    report, messages = run(con, zone)
+    [reason] = report.quarantined.values()
+    assert list(report.quarantined) == ["future.csv"]
+    assert re.fullmatch(
+        r"future\.csv line 3: as_of_date 2099-01-01 is after today in New York "
+        r"\(\d{4}-\d{2}-\d{2}\)",
+        reason,
+    )
+    error_file = zone / "quarantine" / "future.csv.error.txt"
+    assert error_file.read_text(encoding="utf-8") == reason + "\n"
+    assert not (zone / "archive" / "future.csv").exists()
+    # The other drop loaded; nothing the bad file held was stored.
+    assert [f.name for f in report.loaded] == ["later.csv"]
+    assert stored(con) == sorted([*before, ("sp500", 2024, date(2024, 5, 1), 8.5, "analyst")])
+    assert any("future.csv: REJECTED" in m and reason in m for m in messages)

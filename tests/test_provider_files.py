@@ -13,10 +13,16 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from ingestion.calendar import CALENDAR_START
 from ingestion.config import Settings
 from ingestion.paths import PROJECT_ROOT
 from ingestion.providers import ProviderContext, ProviderError, get_provider
-from ingestion.providers.files import FilesProvider, parse_price_csv, parse_rate_csv
+from ingestion.providers.files import (
+    FileFormatError,
+    FilesProvider,
+    parse_price_csv,
+    parse_rate_csv,
+)
 from ingestion.schemas import ESTIMATES, PRICES, RATES, validate
 
 REAL_DATA = PROJECT_ROOT.parent / "shared" / "data" / "real"
@@ -187,7 +193,7 @@ def test_prices_window_empty_values_and_missing_spellings(tmp_path, universe):
         "2024-03-05,10,11,9,,300\n"  # empty close: no row
         "2024-03-06,null,null,null,null,null\n"  # Yahoo's old "null" rows: no row
         "2024-03-07,10,11,9,10.75,400\n"
-        "2024-03-29,10,11,9,10.5,500\n",  # after the window
+        "2024-04-01,10,11,9,10.5,500\n",  # after the window
     )
     frame = provider_for(tmp_path, universe).prices(["XLK"], START, END)
     expected = prices(
@@ -264,6 +270,34 @@ def test_inconsistent_rows_outside_the_window_are_neither_counted_nor_warned(
         frame = provider_for(tmp_path, universe).prices(["BAC"], START, END)
     assert frame["open"].tolist() == [10.0]
     assert caplog.records == []
+
+
+def test_dates_are_judged_against_the_given_today_and_only_rows_with_a_value():
+    body = b"Date,Close\n2024-03-28,5\n2024-03-30,\n2024-04-01,6\n"  # a Saturday, no close
+    with pytest.raises(FileFormatError) as excinfo:
+        parse_price_csv(body, symbol="RUT", file="x.csv", today=date(2024, 3, 28))
+    assert message_of(excinfo) == (
+        "x.csv line 4: Date 2024-04-01 is after today in New York (2024-03-28)"
+    )
+    frame = parse_price_csv(body, symbol="RUT", file="x.csv", today=date(2024, 4, 1))
+    assert frame["close"].tolist() == [5.0, 6.0]
+
+    rates_body = b"observation_date,DGS2\n2024-03-28,4.5\n2024-03-29,.\n"
+    frame = parse_rate_csv(rates_body, series_id="DGS2", file="r.csv", today=date(2024, 3, 28))
+    assert frame["value"].tolist() == [4.5]  # a future date without a value is no row
+    with pytest.raises(FileFormatError) as excinfo:
+        parse_rate_csv(rates_body.replace(b",.", b",4.6"), series_id="DGS2", file="r.csv",
+                       today=date(2024, 3, 28))  # fmt: skip
+    assert message_of(excinfo) == (
+        "r.csv line 3: observation_date 2024-03-29 is after today in New York (2024-03-28)"
+    )
+
+
+def test_prices_before_the_calendar_are_not_judged_by_the_file_reader():
+    """The calendar starts in 1990: older history is read, and the frame validation
+    refuses it only if a window asks for it."""
+    frame = parse_price_csv(b"date,close\n1985-10-05,5\n", symbol="NDX", file="x.csv")
+    assert frame["session_date"].tolist() == [pd.Timestamp("1985-10-05")]  # a Saturday
 
 
 def test_parsing_is_a_pure_function_of_bytes():
@@ -345,6 +379,19 @@ PRICE_ERRORS = {
     "not_utf8": (
         b"date,close\n2024-03-01,5\n2024-03-04,\xff5\n",
         "line 3: not UTF-8 text (byte 0xff at offset 35)",
+    ),
+    "saturday": (
+        "date,close\n2024-03-01,5\n2024-03-02,5.5\n2024-03-04,6\n",
+        "line 3: date 2024-03-02 is not an XNYS session (a Saturday)",
+    ),
+    # The whole file is checked: a holiday after the window is still an error.
+    "holiday_outside_the_window": (
+        "Date,Close\n2024-03-01,5\n2024-03-29,6\n",
+        "line 3: Date 2024-03-29 is not an XNYS session (a Friday the exchange was closed)",
+    ),
+    "future": (
+        "date,close\n2024-03-01,5\n2099-01-02,6\n",
+        "line 3: date 2099-01-02 is after today in New York (",
     ),
 }
 
@@ -485,6 +532,10 @@ RATE_ERRORS = {
     ),
     "html": ("<html>rate limited</html>", "looks like an HTML"),
     "empty": ("\n", "the file is empty"),
+    "future": (
+        "observation_date,DGS2\n2024-03-01,4.2\n2099-01-02,4.3\n",
+        "line 3: observation_date 2099-01-02 is after today in New York (",
+    ),
 }
 
 
@@ -565,6 +616,11 @@ ESTIMATE_ERRORS = {
         "as_of_date,universe,fiscal_year,eps_growth_pct\n"
         "2024-03-01,sp500,2024,1\n2024-03-01,sp500,2024,2\n",
         "line 3: universe=sp500, fiscal_year=2024, as_of_date=2024-03-01 repeats line 2",
+    ),
+    "future_as_of_date": (
+        "as_of_date,universe,fiscal_year,eps_growth_pct\n"
+        "2024-03-01,sp500,2024,1\n2099-01-01,sp500,2099,2\n",
+        "line 3: as_of_date 2099-01-01 is after today in New York (",
     ),
 }
 
@@ -688,14 +744,15 @@ def test_real_vendor_files(real_provider, caplog):
 
 
 def test_every_real_price_file_passes_the_schema(real_provider, universe, caplog):
-    """Whole histories, so every quirk of the real files is met (a second or two)."""
+    """Whole histories, so every quirk of the real files is met (a second or two). The
+    schema takes the sessions of the calendar, which starts in 1990."""
     loaded = 0
     with caplog.at_level(logging.WARNING, logger="ingestion.providers.files"):
         for symbol in universe.symbols:
             if not (REAL_DATA / "prices" / f"{symbol}.csv").is_file():
                 continue
             frame = real_provider.prices([symbol], date(1970, 1, 1), date(2026, 8, 21))
-            validate(frame, PRICES, "files")
+            validate(frame[frame["session_date"] >= pd.Timestamp(CALENDAR_START)], PRICES, "files")
             loaded += 1
     assert loaded == 30
     dropped = {

@@ -1,8 +1,16 @@
-"""ingestion.schemas.validate: valid frames pass, each broken rule is reported precisely."""
+"""ingestion.schemas.validate: valid frames pass, each broken rule is reported precisely,
+and no rule is looser than the dbt test the warehouse runs on the same column."""
+
+import re
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
+import yaml
 
+from ingestion.calendar import today_in_new_york
+from ingestion.paths import DBT_PROJECT_DIR
+from ingestion.refresh import RETURN_BOUNDS
 from ingestion.schemas import (
     ESTIMATES,
     MAX_REPORTED_PROBLEMS,
@@ -54,9 +62,9 @@ def estimates_frame():
     )
 
 
-def _error(frame, dataset):
+def _error(frame, dataset, today: date | None = None):
     with pytest.raises(FrameValidationError) as info:
-        validate(frame, dataset, PROVIDER)
+        validate(frame, dataset, PROVIDER, today=today)
     return info.value
 
 
@@ -341,3 +349,160 @@ def test_many_problems_are_capped():
 def test_many_problems_reports_the_first_rows_in_order():
     error = _error(_thirty_bad_rows(), PRICES)
     assert [p.split(" ")[1] for p in error.problems] == [str(i) for i in range(20)]
+
+
+# -- dates: XNYS sessions, nothing after today in New York -------------------------------
+TODAY = date(2024, 3, 28)
+
+
+def test_a_price_on_a_saturday_names_provider_symbol_and_date():
+    frame = prices_frame()
+    frame.loc[1, "session_date"] = pd.Timestamp("2024-01-06")
+    error = _error(frame, PRICES, TODAY)
+    assert str(error) == (
+        "provider 'acme' returned an invalid prices frame (1 problem(s)):\n"
+        "  - row 1 (symbol=SPX, session_date=2024-01-06): session_date 2024-01-06 is not an "
+        "XNYS session (a Saturday)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("day", "reason"),
+    [
+        ("2024-01-15", "a Monday the exchange was closed"),  # Martin Luther King Jr. Day
+        ("2023-04-07", "a Friday the exchange was closed"),  # Good Friday
+        ("2024-01-07", "a Sunday"),
+        ("1989-12-29", "before 1990-01-02, where the calendar starts"),
+    ],
+)
+def test_a_price_on_a_day_without_a_session_is_refused(day, reason):
+    frame = prices_frame()
+    frame.loc[2, "session_date"] = pd.Timestamp(day)
+    error = _error(frame, PRICES, TODAY)
+    assert error.problems == [
+        f"row 2 (symbol=RUT, session_date={day}): session_date {day} is not an XNYS session "
+        f"({reason})"
+    ]
+
+
+def test_a_price_after_today_in_new_york_is_refused_and_today_passes():
+    frame = prices_frame()  # sessions 2024-01-02 and 2024-01-03
+    validate(frame, PRICES, PROVIDER, today=date(2024, 1, 3))
+    error = _error(frame, PRICES, date(2024, 1, 2))
+    assert error.problems == [
+        "row 1 (symbol=SPX, session_date=2024-01-03): session_date 2024-01-03 is after today "
+        "in New York (2024-01-02)"
+    ]
+
+
+def test_date_problems_and_other_rules_are_reported_in_row_order():
+    frame = prices_frame()
+    frame.loc[0, "session_date"] = pd.Timestamp("2024-01-06")
+    frame.loc[1, "low"] = -1.0
+    frame.loc[2, "session_date"] = pd.Timestamp("2024-04-01")
+    error = _error(frame, PRICES, TODAY)
+    assert error.problems == [
+        "row 0 (symbol=SPX, session_date=2024-01-06): session_date 2024-01-06 is not an XNYS "
+        "session (a Saturday)",
+        "row 1 (symbol=SPX, session_date=2024-01-03): column 'low' failed greater_than(0) "
+        "(value -1.0)",
+        "row 2 (symbol=RUT, session_date=2024-04-01): session_date 2024-04-01 is after today "
+        "in New York (2024-03-28)",
+    ]
+
+
+def test_rates_may_fall_on_any_day_but_not_after_today():
+    frame = rates_frame()
+    frame.loc[0, "observation_date"] = pd.Timestamp("2024-01-06")  # DFF is daily
+    assert validate(frame, RATES, PROVIDER, today=TODAY)["observation_date"].min() == (
+        pd.Timestamp("2024-01-02")
+    )
+    frame.loc[1, "observation_date"] = pd.Timestamp("2024-03-29")
+    error = _error(frame, RATES, TODAY)
+    assert error.problems == [
+        "row 1 (series_id=DFF, observation_date=2024-03-29): observation_date 2024-03-29 is "
+        "after today in New York (2024-03-28)"
+    ]
+
+
+def test_an_estimate_from_the_future_is_refused_against_the_clock():
+    frame = estimates_frame()
+    frame.loc[0, "as_of_date"] = pd.Timestamp("2099-01-01")
+    error = _error(frame, ESTIMATES)  # today from the clock, in New York
+    [problem] = error.problems
+    assert re.fullmatch(
+        r"row 0 \(universe=sp500, fiscal_year=2024, as_of_date=2099-01-01\): as_of_date "
+        r"2099-01-01 is after today in New York \(\d{4}-\d{2}-\d{2}\)",
+        problem,
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "today"),
+    [
+        (datetime(2026, 12, 2, 3, 0, tzinfo=UTC), date(2026, 12, 1)),  # 22:00 EST
+        (datetime(2026, 12, 2, 5, 0, tzinfo=UTC), date(2026, 12, 2)),  # 00:00 EST
+        (datetime(2026, 7, 1, 3, 59), date(2026, 6, 30)),  # naive is UTC; 23:59 EDT
+        (datetime(2026, 7, 1, 4, 0), date(2026, 7, 1)),
+    ],
+)
+def test_today_is_the_date_in_new_york(now, today):
+    assert today_in_new_york(now) == today
+
+
+def test_a_price_that_is_not_finite_is_refused():
+    frame = prices_frame()
+    frame.loc[1, "adj_close"] = float("inf")
+    error = _error(frame, PRICES, TODAY)
+    assert error.problems == [f"{BAD_ROW}: column 'adj_close' failed finite (value inf)"]
+
+
+@pytest.mark.parametrize("year", [1989, 2101])
+def test_a_fiscal_year_outside_the_warehouse_range_is_refused(year):
+    frame = estimates_frame()
+    frame.loc[2, "fiscal_year"] = year
+    error = _error(frame, ESTIMATES)
+    assert error.problems == [
+        f"row 2 (universe=russell_2000, fiscal_year={year}, as_of_date=2024-07-01): column "
+        f"'fiscal_year' failed in_range(1990, 2100) (value {year})"
+    ]
+
+
+# -- the dbt tests the warehouse runs on the same columns --------------------------------
+def _dbt_range(folder: str, model: str, column: str) -> dict:
+    [path] = (DBT_PROJECT_DIR / "models" / "staging" / folder).glob("_*__models.yml")
+    models = {m["name"]: m for m in yaml.safe_load(path.read_text(encoding="utf-8"))["models"]}
+    [spec] = [c for c in models[model]["columns"] if c["name"] == column]
+    [test] = [t["in_range"]["arguments"] for t in spec["data_tests"] if "in_range" in t]
+    return test
+
+
+def _statistics(dataset, column: str) -> dict:
+    [check] = [c for c in dataset.schema.columns[column].checks if c.name != "finite"]
+    return check.statistics
+
+
+def test_no_boundary_range_is_looser_than_the_dbt_test():
+    value = _statistics(RATES, "value")
+    rate = _dbt_range("fred", "stg_fred__rates", "rate_pct")
+    assert (value["min_value"], value["max_value"]) == (rate["min_value"], rate["max_value"])
+
+    year = _statistics(ESTIMATES, "fiscal_year")
+    fiscal = _dbt_range("estimates", "stg_estimates__eps_growth", "fiscal_year")
+    assert (year["min_value"], year["max_value"]) == (fiscal["min_value"], fiscal["max_value"])
+
+    growth = _statistics(ESTIMATES, "eps_growth_pct")
+    fraction = _dbt_range("estimates", "stg_estimates__eps_growth", "eps_growth")
+    assert (growth["min_value"], growth["max_value"]) == (
+        fraction["min_value"] * 100,
+        fraction["max_value"] * 100,
+    )
+
+    returns = _dbt_range("market", "stg_market__prices", "daily_return")
+    assert (returns["min_value"], returns["max_value"]) == RETURN_BOUNDS
+    for column in ("low", "close"):
+        bound = _dbt_range("market", "stg_market__prices", column)
+        assert (bound["min_value"], bound.get("inclusive")) == (0, False)
+        assert _statistics(PRICES, column) == {"min_value": 0}  # greater_than(0): exclusive
+    assert _dbt_range("market", "stg_market__prices", "volume") == {"min_value": 0}
+    assert _statistics(PRICES, "volume") == {"min_value": 0}

@@ -13,14 +13,18 @@ ever followed outside the folder.
 
 Price headers are matched case-insensitively, whatever the vendor called them (see
 `PRICE_HEADERS`); columns not listed there (wap, count ...) are ignored. Rows whose close
-is empty are skipped; other empty fields are missing values. Prices are never altered:
+is empty are skipped; other empty fields are missing values. A price dated on a day that
+is not an XNYS session (from 1990, where the calendar starts), or after today in New York,
+is an error naming file, line and date, and so is a rate observation or an estimate
+dated after today in New York: no row is dropped silently. Prices are never altered:
 a row whose open, high and low contradict its close (real Yahoo exports have some, off by
 a unit in the last place after split adjustment) keeps its close and loses open, high and
 low, with a warning that counts them. Dates must be unique and ascending.
 
-Parsing is pure (`parse_price_csv`, `parse_rate_csv`, `parse_estimates_csv` take bytes);
-format problems raise `FileFormatError` naming the file and line, which the provider turns
-into a ProviderError that also names the provider and the symbol or series.
+Parsing is pure (`parse_price_csv`, `parse_rate_csv`, `parse_estimates_csv` take bytes,
+and `today`, which defaults to the date in New York); format problems raise
+`FileFormatError` naming the file and line, which the provider turns into a ProviderError
+that also names the provider and the symbol or series.
 """
 
 import csv
@@ -37,6 +41,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ingestion.calendar import (
+    CALENDAR_START,
+    future_date_problem,
+    session_date_problem,
+    today_in_new_york,
+)
 from ingestion.providers.base import ProviderError
 from ingestion.universe import SYMBOL_PATTERN, UNIVERSE_PATTERN
 
@@ -241,6 +251,20 @@ class _Bar:
         return replace(self, open=None, high=None, low=None)
 
 
+def _check_price_date(day: date, today: date, where: str, column: str) -> None:
+    # Before 1990 the calendar cannot tell; such rows only load inside a window, where
+    # the frame validation refuses them.
+    problem = session_date_problem(day, today) if day >= CALENDAR_START else None
+    if problem is not None:
+        raise FileFormatError(f"{where}: {column} {problem}")
+
+
+def _check_not_future(day: date, today: date, where: str, column: str) -> None:
+    problem = future_date_problem(day, today)
+    if problem is not None:
+        raise FileFormatError(f"{where}: {column} {problem}")
+
+
 def parse_price_csv(
     body: bytes,
     *,
@@ -248,12 +272,16 @@ def parse_price_csv(
     file: str,
     start: date | None = None,
     end: date | None = None,
+    today: date | None = None,
 ) -> pd.DataFrame:
     """A prices frame (schema PRICES, source "files") for the rows in [start, end].
 
     The whole file is checked, not just the window: a malformed file is wrong whatever
-    was asked of it. Rows with inconsistent OHLC in the window keep close only.
+    was asked of it, and so is a price on a day without a session or after `today`
+    (default: today in New York). Rows with inconsistent OHLC in the window keep close
+    only.
     """
+    today = today or today_in_new_york()
     header, rows = _rows(_decode(body, file), file)
     columns = _price_columns(header, file)
     bars: list[_Bar] = []
@@ -272,6 +300,7 @@ def parse_price_csv(
         close = _positive(_parse_number(cell("close"), where, "close"), where, "close")
         if close is None:
             continue
+        _check_price_date(day, today, where, header[columns["session_date"]])
         open_, high, low = (_parse_number(cell(f), where, f) for f in ("open", "high", "low"))
         bars.append(
             _Bar(
@@ -337,12 +366,15 @@ def parse_rate_csv(
     value_columns: Iterable[str] = (),
     start: date | None = None,
     end: date | None = None,
+    today: date | None = None,
 ) -> pd.DataFrame:
     """A rates frame from a FRED CSV (`observation_date,<ID>` or `DATE,<ID>`).
 
     The value column is the one named `series_id` (or one of `value_columns`, e.g. the
-    FRED code), any case. "." and empty values are missing observations: no row.
+    FRED code), any case. "." and empty values are missing observations: no row. A value
+    dated after `today` (default: today in New York) is an error, wherever it is.
     """
+    today = today or today_in_new_york()
     header, rows = _rows(_decode(body, file), file)
     names = [_normalise_header(h) for h in header]
     date_at = next((i for i, n in enumerate(names) if n in RATE_DATE_HEADERS), None)
@@ -360,7 +392,10 @@ def parse_rate_csv(
         _check_order(seen, previous, day, where)
         seen[day], previous = line, (day, line)
         value = _parse_number(fields[value_at], where, header[value_at])
-        if value is not None and _between(day, start, end):
+        if value is None:
+            continue
+        _check_not_future(day, today, where, header[date_at])
+        if _between(day, start, end):
             observations.append((day, value))
     return rates_frame(series_id, observations)
 
@@ -393,13 +428,17 @@ class EstimateRow:
         return (self.universe, self.fiscal_year, self.as_of_date)
 
 
-def read_estimate_rows(body: bytes, *, file: str, default_source: str) -> list[EstimateRow]:
-    """Every row of an estimates CSV, checked; duplicate keys are an error.
+def read_estimate_rows(
+    body: bytes, *, file: str, default_source: str, today: date | None = None
+) -> list[EstimateRow]:
+    """Every row of an estimates CSV, checked; duplicate keys are an error, and so is an
+    as_of_date after `today` (default: today in New York): no snapshot is from the future.
 
     Columns (any order, any case): as_of_date, universe, fiscal_year, eps_growth_pct and
     an optional source (empty or absent: `default_source`). Other columns are refused,
     so a misspelt one is not silently dropped.
     """
+    today = today or today_in_new_york()
     header, rows = _rows(_decode(body, file), file)
     names = [_normalise_header(h) for h in header]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -420,6 +459,7 @@ def read_estimate_rows(body: bytes, *, file: str, default_source: str) -> list[E
     for line, fields in rows:
         where = f"{file} line {line}"
         row = _estimate_row(fields, at, where, default_source, file, line)
+        _check_not_future(row.as_of_date, today, where, "as_of_date")
         if row.key in seen:
             raise FileFormatError(
                 f"{where}: universe={row.universe}, fiscal_year={row.fiscal_year}, "
@@ -479,9 +519,13 @@ def estimates_frame(rows: list[EstimateRow], sort: bool = True) -> pd.DataFrame:
     return frame.sort_values(["universe", "fiscal_year", "as_of_date"], ignore_index=True)
 
 
-def parse_estimates_csv(body: bytes, *, file: str, default_source: str = NAME) -> pd.DataFrame:
+def parse_estimates_csv(
+    body: bytes, *, file: str, default_source: str = NAME, today: date | None = None
+) -> pd.DataFrame:
     """An ESTIMATES frame of every row of one estimates CSV."""
-    return estimates_frame(read_estimate_rows(body, file=file, default_source=default_source))
+    return estimates_frame(
+        read_estimate_rows(body, file=file, default_source=default_source, today=today)
+    )
 
 
 # -- the provider -----------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""Rows a refresh refuses before loading, one key at a time: rows outside the window asked
+for, and prices whose daily return leaves the bounds the warehouse tests. The key fails
+with provider, symbol and dates named; nothing of it is stored; the other keys load."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from ingestion.config import Settings
+from ingestion.loader import connect, ensure_raw_schema
+from ingestion.providers.sample import SampleProvider
+from ingestion.refresh import refresh_prices, refresh_rates
+
+QUIET = lambda _message: None  # noqa: E731
+
+
+def _settings(path, end: str = "2024-03-28") -> Settings:
+    return Settings.from_env(
+        {"WAREHOUSE_PATH": str(path), "HISTORY_START": "2024-01-02", "SAMPLE_END_DATE": end}
+    )
+
+
+@pytest.fixture
+def con(warehouse_path):
+    connection = connect(warehouse_path)
+    ensure_raw_schema(connection)
+    yield connection
+    connection.close()
+
+
+class EditedMarket(SampleProvider):
+    """The sample market with RUT's price on some sessions multiplied, or a bar added."""
+
+    def __init__(self, universe, scale: dict[str, float] | None = None, extra: str = ""):
+        super().__init__(universe)
+        self.scale, self.extra = scale or {}, extra
+
+    def prices(self, symbols, start, end):
+        frame = super().prices(symbols, start, end)
+        rut = frame["symbol"] == "RUT"
+        for day, factor in self.scale.items():
+            rows = rut & (frame["session_date"] == pd.Timestamp(day))
+            frame.loc[rows, ["open", "high", "low", "close", "adj_close"]] *= factor
+        if self.extra and rut.any():
+            bar = frame[rut].head(1).assign(session_date=pd.Timestamp(self.extra))
+            frame = pd.concat([bar, frame], ignore_index=True)
+        return frame
+
+
+def _rut(con) -> list[tuple]:
+    return con.execute("select * from raw.prices where symbol = 'RUT' order by all").fetchall()
+
+
+def _price(con, day: str) -> float:
+    (price,) = con.execute(
+        "select coalesce(adj_close, close) from raw.prices "
+        "where symbol = 'RUT' and session_date = ?",
+        [day],
+    ).fetchone()
+    return price
+
+
+def test_a_price_jump_beyond_the_warehouse_bounds_fails_that_symbol(con, warehouse_path, universe):
+    refresh_prices(con, SampleProvider(universe), universe, _settings(warehouse_path), QUIET)
+    before = _rut(con)
+    # The next week, one bar of RUT comes eleven and a half times too high (a wrong unit).
+    market = EditedMarket(universe, scale={"2024-04-02": 11.5})
+    report = refresh_prices(con, market, universe, _settings(warehouse_path, "2024-04-05"), QUIET)
+    sample = SampleProvider(universe).prices(["RUT"], date(2024, 4, 1), date(2024, 4, 2))
+    monday, tuesday = sample["adj_close"].fillna(sample["close"]).tolist()
+    tuesday *= 11.5
+    assert report.failures == {
+        "RUT": "provider 'sample': symbol 'RUT': 1 daily return(s) outside -95% .. +1000%, the "
+        "bounds the warehouse tests (price = adj_close, else close): "
+        f"2024-04-01 {monday:.10g} -> 2024-04-02 {tuesday:.10g} ({tuesday / monday - 1:+.2%})"
+    }
+    assert tuesday / monday - 1 > 10
+    assert _rut(con) == before
+    others = con.execute(
+        "select count(distinct symbol) from raw.prices where session_date = '2024-04-05'"
+    ).fetchone()
+    assert others == (len(universe.symbols) - 1,)
+
+
+def test_a_restated_bar_is_judged_against_the_stored_sessions_after_it(
+    con, warehouse_path, universe
+):
+    """A backfill of an older range: the return into the stored session after it counts."""
+    refresh_prices(con, SampleProvider(universe), universe, _settings(warehouse_path), QUIET)
+    before = _rut(con)
+    stored_next = _price(con, "2024-02-16")
+    market = EditedMarket(universe, scale={"2024-02-15": 0.04})
+    report = refresh_prices(
+        con,
+        market,
+        universe,
+        _settings(warehouse_path, "2024-02-15"),
+        QUIET,
+        window_start=date(2024, 2, 1),
+    )
+    message = report.failures["RUT"]
+    assert "2 daily return(s)" in message
+    assert f"-> 2024-02-16 {stored_next:.10g} " in message  # from the new bar to the stored one
+    assert _rut(con) == before
+    assert sorted(report.failures) == ["RUT"]
+
+
+def test_a_drop_of_more_than_95_percent_fails_and_95_percent_loads(con, warehouse_path, universe):
+    refresh_prices(con, SampleProvider(universe), universe, _settings(warehouse_path), QUIET)
+    last = _price(con, "2024-03-28")
+    # 2024-04-01 at 5.5 % of the stored price: a -94.5 % return, inside the bounds, but
+    # 2024-04-02 comes back at full price, +1718 %: refused.
+    market = EditedMarket(universe, scale={"2024-04-01": 0.055})
+    report = refresh_prices(con, market, universe, _settings(warehouse_path, "2024-04-01"), QUIET)
+    assert report.failures == {}
+    assert _price(con, "2024-04-01") / last - 1 == pytest.approx(-0.945, abs=1e-3)
+    report = refresh_prices(con, market, universe, _settings(warehouse_path, "2024-04-02"), QUIET)
+    assert list(report.failures) == ["RUT"]
+    assert "1 daily return(s)" in report.failures["RUT"]
+    assert " -> 2024-04-02 " in report.failures["RUT"]
+
+
+def test_a_row_outside_the_window_asked_for_fails_that_key(con, warehouse_path, universe):
+    market = EditedMarket(universe, extra="2023-12-29")  # before HISTORY_START
+    report = refresh_prices(con, market, universe, _settings(warehouse_path), QUIET)
+    assert report.failures == {
+        "RUT": "provider 'sample': RUT: 1 row(s) outside the window asked for, 2024-01-02 .. "
+        "2024-03-28: session_date 2023-12-29"
+    }
+    assert _rut(con) == []
+    (symbols,) = con.execute("select count(distinct symbol) from raw.prices").fetchone()
+    assert symbols == len(universe.symbols) - 1
+
+
+class LateRates(SampleProvider):
+    """Rates with one DGS2 observation after the window end."""
+
+    def rates(self, series, start, end):
+        frame = super().rates(series, start, end)
+        late = frame[frame["series_id"] == "DGS2"].tail(1)
+        late = late.assign(observation_date=pd.Timestamp(end) + pd.Timedelta(days=3))
+        return pd.concat([frame, late], ignore_index=True)
+
+
+def test_a_rate_after_the_window_fails_that_series(con, warehouse_path, universe):
+    report = refresh_rates(con, LateRates(universe), universe, _settings(warehouse_path), QUIET)
+    assert report.failures == {
+        "DGS2": "provider 'sample': DGS2: 1 row(s) outside the window asked for, 2024-01-02 "
+        ".. 2024-03-28: observation_date 2024-03-31"
+    }
+    (series,) = con.execute("select count(distinct series_id) from raw.rates").fetchone()
+    assert series == len(universe.series_ids) - 1
