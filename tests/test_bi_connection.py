@@ -54,7 +54,7 @@ def test_the_readme_sqlalchemy_url_reads_the_serving_file_read_only(built):
     assert str(serving) in url
     before = hashlib.sha256(serving.read_bytes()).hexdigest()
     done = subprocess.run(
-        [sys.executable, "-c", CLIENT, url], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", CLIENT, url], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
