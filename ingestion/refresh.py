@@ -12,10 +12,12 @@ re-based the history), the symbol's whole history is reloaded so returns never m
 adjustment bases; the load is logged as `restated`.
 
 Before a key's rows are loaded they must pass `schemas.validate` (dates included: prices
-on XNYS sessions, nothing after today in New York), lie inside the window asked for, and,
-for prices, give daily returns inside the bounds the warehouse tests (`RETURN_BOUNDS`)
-against the stored sessions around them. A key that fails any of it is logged failed with
-the reason and nothing of it is stored; the other keys load.
+on XNYS sessions, nothing after today in New York) and be of that key and inside the
+window asked for. Prices must also give daily returns inside the bounds the warehouse
+tests (`RETURN_BOUNDS`) against the stored sessions around them, and the Fed's target
+range must keep its lower limit below the stored upper one (and the other way round). A
+key that fails any of it is logged failed with the reason and nothing of it is stored;
+the other keys load.
 """
 
 from collections import defaultdict
@@ -120,13 +122,24 @@ class BoundaryError(ValueError):
     provider, key and dates."""
 
 
-def check_window(
+def check_asked_for(
     frame: pd.DataFrame, dataset: Dataset, provider: str, key: str, window: Window
 ) -> None:
-    """Providers answer only for the window asked for; a row outside it (before
-    HISTORY_START, say, where the warehouse has no calendar) is refused, not stored."""
+    """Providers answer only for the key and the window asked for; a row of another key, or
+    outside the window (before HISTORY_START, say, where the warehouse has no calendar), is
+    refused, not stored."""
+    if frame.empty:
+        return
+    scope = dataset.scope_column
+    if scope in frame.columns:
+        others = sorted(set(frame[scope].astype(str)) - {key})
+        if others:
+            raise BoundaryError(
+                f"provider {provider!r}: {key}: asked for {key} but got rows of "
+                f"{scope} {', '.join(others[:5])}"
+            )
     column = dataset.date_column
-    if frame.empty or column not in frame.columns:
+    if column not in frame.columns:
         return
     start, end = window
     days = frame[column]
@@ -166,7 +179,7 @@ def _run(
                     frame = validate(fetch([key], restart, end), dataset, report.provider)
                     status = "restated"
                     report.restated.append(key)
-                check_window(frame, dataset, report.provider, key, window)
+                check_asked_for(frame, dataset, report.provider, key, window)
                 if check is not None:
                     check(key, frame)
                 result = load_frame(
@@ -377,6 +390,54 @@ def refresh_prices(
     )
 
 
+# (lower, upper) limits of the Fed's target range: lower must stay below upper, as the
+# blocking raw check rates_are_plausible requires.
+TARGET_RANGE = ("DFEDTARL", "DFEDTARU")
+
+
+def check_target_range(
+    con: duckdb.DuckDBPyConnection, provider: str, series_id: str, frame: pd.DataFrame
+) -> None:
+    """Refuse a target-range limit that is not strictly on its side of the stored other
+    limit on the same dates. The two series load one after the other, so a provider that
+    restates both limits across each other on past dates has the first refused for one
+    refresh (named in the log); the next refresh, against the restated other, loads it."""
+    if series_id not in TARGET_RANGE or frame.empty:
+        return
+    lower_is_new = series_id == TARGET_RANGE[0]
+    other = TARGET_RANGE[1] if lower_is_new else TARGET_RANGE[0]
+    incoming = frame[["observation_date", "value"]]
+    con.register("incoming_rates", incoming)
+    try:
+        inverted = con.execute(
+            """
+            select stored.observation_date, new.value, stored.value
+            from incoming_rates as new
+            inner join raw.rates as stored
+                on stored.observation_date = cast(new.observation_date as date)
+            where stored.series_id = ?
+                and (case when ? then new.value >= stored.value else stored.value >= new.value end)
+            order by 1
+            """,
+            [other, lower_is_new],
+        ).fetchall()
+    finally:
+        con.unregister("incoming_rates")
+    if inverted:
+        lower, upper = (series_id, other) if lower_is_new else (other, series_id)
+        shown = ", ".join(
+            f"{day} ({lower} {new if lower_is_new else old:g}, {upper} "
+            f"{old if lower_is_new else new:g})"
+            for day, new, old in inverted[:5]
+        )
+        more = f" and {len(inverted) - 5} more" if len(inverted) > 5 else ""
+        raise BoundaryError(
+            f"provider {provider!r}: series {series_id!r}: the target range's lower limit "
+            f"{lower} is not below its upper limit {upper} (stored) on {len(inverted)} "
+            f"date(s): {shown}{more}"
+        )
+
+
 def refresh_rates(
     con: duckdb.DuckDBPyConnection,
     provider: MarketDataProvider,
@@ -396,7 +457,15 @@ def refresh_rates(
         window_start,
     )
     report = RefreshReport("rates", provider.name, windows)
-    return _run(con, report, RATES, "raw/rates", provider.rates, log)
+    return _run(
+        con,
+        report,
+        RATES,
+        "raw/rates",
+        provider.rates,
+        log,
+        check=lambda series_id, frame: check_target_range(con, provider.name, series_id, frame),
+    )
 
 
 def load_landing_file(

@@ -12,9 +12,9 @@ prices     symbol, session_date, open, high, low, close, adj_close, volume, sour
            present high >= max(open, close) >= min(open, close) >= low > 0, prices are
            finite and volume >= 0. session_date is an XNYS session, not after today in
            New York (a future session has no close).
-rates      series_id, observation_date, value (percent, as FRED publishes), source
-           key (series_id, observation_date); missing observations are absent rows;
-           observation_date is not after today in New York.
+rates      series_id, observation_date, value (percent, as FRED publishes, -1 .. 25),
+           source; key (series_id, observation_date); missing observations are absent
+           rows; observation_date is not after today in New York.
 estimates  universe, fiscal_year (1990 .. 2100), as_of_date, eps_growth_pct (percent),
            source; key (universe, fiscal_year, as_of_date); as_of_date is not after
            today in New York.
@@ -41,7 +41,9 @@ class Dataset:
     keys: tuple[str, ...]
     values: tuple[str, ...]
     schema: pa.DataFrameSchema
-    # The date of each row, checked against the clock and the calendar by `validate`.
+    # The key a refresh asks for (symbol, series, universe), and the date of each row,
+    # checked against the clock and the calendar by `validate`.
+    scope_column: str = ""
     date_column: str = ""
     sessions_only: bool = False
     not_after_today: bool = False
@@ -94,6 +96,7 @@ PRICES = Dataset(
         strict=True,
         ordered=False,
     ),
+    scope_column="symbol",
     date_column="session_date",
     sessions_only=True,
     not_after_today=True,
@@ -107,12 +110,15 @@ RATES = Dataset(
         {
             "series_id": _text_key,
             "observation_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            "value": pa.Column(float, pa.Check.in_range(-5.0, 50.0), nullable=False, coerce=True),
+            # The range of the blocking raw check rates_are_plausible, inside the dbt
+            # test's -5 .. 50: a value outside it would stop every mart.
+            "value": pa.Column(float, pa.Check.in_range(-1.0, 25.0), nullable=False, coerce=True),
             "source": _text_key,
         },
         unique=["series_id", "observation_date"],
         strict=True,
     ),
+    scope_column="series_id",
     date_column="observation_date",
     not_after_today=True,
 )
@@ -135,6 +141,7 @@ ESTIMATES = Dataset(
         unique=["universe", "fiscal_year", "as_of_date"],
         strict=True,
     ),
+    scope_column="universe",
     date_column="as_of_date",
     not_after_today=True,
 )

@@ -285,9 +285,9 @@ def test_dates_are_judged_against_the_given_today_and_only_rows_with_a_value():
     rates_body = b"observation_date,DGS2\n2024-03-28,4.5\n2024-03-29,.\n"
     frame = parse_rate_csv(rates_body, series_id="DGS2", file="r.csv", today=date(2024, 3, 28))
     assert frame["value"].tolist() == [4.5]  # a future date without a value is no row
+    with_value = rates_body.replace(b",.", b",4.6")
     with pytest.raises(FileFormatError) as excinfo:
-        parse_rate_csv(rates_body.replace(b",.", b",4.6"), series_id="DGS2", file="r.csv",
-                       today=date(2024, 3, 28))  # fmt: skip
+        parse_rate_csv(with_value, series_id="DGS2", file="r.csv", today=date(2024, 3, 28))
     assert message_of(excinfo) == (
         "r.csv line 3: observation_date 2024-03-29 is after today in New York (2024-03-28)"
     )

@@ -151,3 +151,91 @@ def test_a_rate_after_the_window_fails_that_series(con, warehouse_path, universe
     }
     (series,) = con.execute("select count(distinct series_id) from raw.rates").fetchone()
     assert series == len(universe.series_ids) - 1
+
+
+class WrongSymbol(SampleProvider):
+    """Answers a question about RUT with SPX's rows, as a mixed-up code mapping would."""
+
+    def prices(self, symbols, start, end):
+        asked = ["SPX" if s == "RUT" else s for s in symbols]
+        return super().prices(asked, start, end)
+
+
+def test_rows_of_another_key_fail_the_key_asked_for(con, warehouse_path, universe):
+    report = refresh_prices(con, WrongSymbol(universe), universe, _settings(warehouse_path), QUIET)
+    expected = "provider 'sample': RUT: asked for RUT but got rows of symbol SPX"
+    assert report.failures == {"RUT": expected}
+    assert _rut(con) == []
+    (spx_loads,) = con.execute(
+        "select count(*) from raw.load_log where scope = 'SPX' and status = 'success'"
+    ).fetchone()
+    assert spx_loads == 1  # SPX loaded once, under its own name
+
+
+class EditedRates(SampleProvider):
+    """Sample rates with one series' values replaced on some dates."""
+
+    def __init__(self, universe, series_id: str, values: dict[str, float]):
+        super().__init__(universe)
+        self.series_id, self.values = series_id, values
+
+    def rates(self, series, start, end):
+        frame = super().rates(series, start, end)
+        for day, value in self.values.items():
+            rows = (frame["series_id"] == self.series_id) & (
+                frame["observation_date"] == pd.Timestamp(day)
+            )
+            frame.loc[rows, "value"] = value
+        return frame
+
+
+def _rates(con, series_id: str) -> list[tuple]:
+    return con.execute(
+        "select * from raw.rates where series_id = ? order by all", [series_id]
+    ).fetchall()
+
+
+def test_a_rate_the_blocking_check_would_refuse_fails_that_series(con, warehouse_path, universe):
+    """30 % is inside the dbt test's -5 .. 50 but not the raw check's -1 .. 25."""
+    market = EditedRates(universe, "DGS10", {"2024-03-05": 30.0})
+    report = refresh_rates(con, market, universe, _settings(warehouse_path), QUIET)
+    assert report.failures == {
+        "DGS10": "provider 'sample' returned an invalid rates frame (1 problem(s)):\n  - row 43 "
+        "(series_id=DGS10, observation_date=2024-03-05): column 'value' failed "
+        "in_range(-1.0, 25.0) (value 30.0)"
+    }
+    assert _rates(con, "DGS10") == []
+    (series,) = con.execute("select count(distinct series_id) from raw.rates").fetchone()
+    assert series == len(universe.series_ids) - 1
+
+
+def test_a_target_range_upside_down_fails_the_series_loaded_second(con, warehouse_path, universe):
+    settings = _settings(warehouse_path)
+    refresh_rates(con, SampleProvider(universe), universe, settings, QUIET)
+    (upper,) = con.execute(
+        "select value from raw.rates where series_id = 'DFEDTARU' and observation_date = "
+        "'2024-03-27'"
+    ).fetchone()
+    before = _rates(con, "DFEDTARL")
+    # The lower limit restated up to the upper one: the range would be empty.
+    market = EditedRates(universe, "DFEDTARL", {"2024-03-27": upper})
+    report = refresh_rates(con, market, universe, _settings(warehouse_path), QUIET)
+    assert report.failures == {
+        "DFEDTARL": "provider 'sample': series 'DFEDTARL': the target range's lower limit "
+        "DFEDTARL is not below its upper limit DFEDTARU (stored) on 1 date(s): 2024-03-27 "
+        f"(DFEDTARL {upper:g}, DFEDTARU {upper:g})"
+    }
+    assert _rates(con, "DFEDTARL") == before
+
+    # The same seen from the other side: an upper limit restated down to the lower one.
+    (lower,) = con.execute(
+        "select value from raw.rates where series_id = 'DFEDTARL' and observation_date = "
+        "'2024-03-27'"
+    ).fetchone()
+    market = EditedRates(universe, "DFEDTARU", {"2024-03-27": lower - 0.25})
+    report = refresh_rates(con, market, universe, _settings(warehouse_path), QUIET)
+    assert list(report.failures) == ["DFEDTARU"]
+    assert (
+        f"2024-03-27 (DFEDTARL {lower:g}, DFEDTARU {lower - 0.25:g})"
+        in (report.failures["DFEDTARU"])
+    )
