@@ -49,9 +49,13 @@ def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "warehouse.duckdb"
 
 
-# A short, fixed sample window: a Good Friday (2024-03-29), a year end and two sample Fed
-# cuts (2023-07-27, 2023-09-21) inside it.
-E2E_HISTORY_START = date(2023, 6, 1)
+# A fixed sample window, long enough for every rolling window of every mart to fill (the
+# 252-row z-score of spread_20d first has a value on the pair's 272nd session, 2022-09-29),
+# with a Good Friday (2024-03-29) and three year ends inside it. The sample Fed hikes on
+# 2021-09-21 and 2021-11-02, opens an easing cycle on 2022-11-02 and cuts six more times,
+# the last on 2023-09-21: 135 sessions before the end, so every event has its 126-session
+# study.
+E2E_HISTORY_START = date(2021, 9, 1)
 E2E_END = date(2024, 4, 5)
 
 

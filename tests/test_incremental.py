@@ -186,12 +186,13 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse
         con.execute("delete from raw.prices where session_date > '2024-03-28'")
     dbt(warehouse, tmp_path, "--full-refresh")
 
-    # A duplicate planted deep in history: the rows a nightly build writes are clean, so
+    # A duplicate planted deep in history, outside every window of the new session (the
+    # z-score's reaches 272 sessions back): the rows a nightly build writes are clean, so
     # its tests pass without reading the old sessions again...
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "insert into marts.divergence_daily select * from marts.divergence_daily "
-            "where pair_id = 'rsp_vs_spy' and session_date = '2023-09-01'"
+            "where pair_id = 'rsp_vs_spy' and session_date = '2022-06-01'"
         )
         con.execute(
             "insert into raw.prices "
@@ -220,9 +221,9 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "delete from marts.divergence_daily "
-            "where pair_id = 'rsp_vs_spy' and session_date = '2023-09-01' "
+            "where pair_id = 'rsp_vs_spy' and session_date = '2022-06-01' "
             "and rowid = (select max(rowid) from marts.divergence_daily "
-            "where pair_id = 'rsp_vs_spy' and session_date = '2023-09-01')"
+            "where pair_id = 'rsp_vs_spy' and session_date = '2022-06-01')"
         )
     repaired = run_dbt(warehouse, tmp_path, "test", "-s", "divergence_daily")
     assert repaired.returncode == 0, repaired.stdout

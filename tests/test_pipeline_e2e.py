@@ -82,17 +82,21 @@ def test_the_run_succeeds_with_every_dbt_test_passing(built):
 def test_row_counts_per_table(built):
     path, _result, _instance = built
     sessions = _xnys_sessions(E2E_HISTORY_START, E2E_END)
-    # Jun 21 (Juneteenth) + Jul 20 + Aug 23 + Sep 20 + Oct 22 + Nov 21 + Dec 20 + Jan 21
-    # + Feb 20 + Mar 20 (Good Friday) + Apr 1-5 5, counted by hand from a calendar.
-    assert sessions == 213
+    # 2021: Sep 21 (Labor Day) + Oct 21 + Nov 21 (Thanksgiving) + Dec 22 (Christmas Eve
+    # observed) = 85; 2022: 20 + 19 + 23 + 20 + 21 + 21 + 20 + 23 + 21 + 21 + 21 + 21 = 251;
+    # 2023: 20 + 19 + 23 + 19 + 22 + 21 + 20 + 23 + 20 + 22 + 21 + 20 = 250; 2024: Jan 21
+    # + Feb 20 + Mar 20 (Good Friday) + Apr 1-5 5 = 66, counted by hand from a calendar.
+    assert sessions == 85 + 251 + 250 + 66 == 652
     assert _count(path, "select count(*) from raw.prices") == 36 * sessions
     calendar_days = (E2E_END - E2E_HISTORY_START).days + 1
-    # Weekdays less ten federal holidays: 2023-06-19, 07-04, 09-04, 10-09, 11-10 (Veterans
-    # Day observed), 11-23, 12-25, 2024-01-01, 01-15 and 02-19.
-    business_days = int(np.busday_count(E2E_HISTORY_START, E2E_END + timedelta(days=1))) - 10
+    # Weekdays less thirty federal holidays: 2021-09-06, 10-11, 11-11, 11-25, 12-24
+    # (Christmas observed) and 12-31 (New Year's Day 2022, a Saturday, observed); 2022-01-17,
+    # 02-21, 05-30, 06-20, 07-04, 09-05, 10-10, 11-11, 11-24, 12-26; 2023-01-02, 01-16, 02-20,
+    # 05-29, 06-19, 07-04, 09-04, 10-09, 11-10, 11-23, 12-25; 2024-01-01, 01-15 and 02-19.
+    business_days = int(np.busday_count(E2E_HISTORY_START, E2E_END + timedelta(days=1))) - 30
     assert _count(path, "select count(*) from raw.rates") == 3 * calendar_days + 2 * business_days
-    # First session of each month Jun..Apr, three universes, two fiscal years each.
-    assert _count(path, "select count(*) from raw.earnings_estimates") == 11 * 3 * 2
+    # First session of each month Sep 2021..Apr 2024 (32), three universes, two fiscal years.
+    assert _count(path, "select count(*) from raw.earnings_estimates") == 32 * 3 * 2
     assert _count(path, "select count(*) from raw.sessions") == _xnys_sessions(
         E2E_HISTORY_START, date(2025, 12, 31)
     )
@@ -124,7 +128,7 @@ def test_staging_returns_on_hand_checked_rows(built):
             """
             select session_date, close, price, previous_session_date, daily_return
             from staging.stg_market__prices
-            where symbol = 'RUT' and session_date in ('2023-06-01', '2024-03-28', '2024-04-01')
+            where symbol = 'RUT' and session_date in ('2021-09-01', '2024-03-28', '2024-04-01')
             order by session_date
             """
         ).fetchall()
@@ -148,9 +152,9 @@ def test_materialization_metadata_reports_rows_window_and_provider(built):
         if m.asset_key.to_user_string() == "raw/prices"
     ).materialization.metadata
     assert prices["provider"].value == "sample"
-    assert prices["dagster/row_count"].value == 36 * 213
-    assert prices["rows_inserted"].value == 36 * 213
-    assert prices["window_start"].value == "2023-06-01"
+    assert prices["dagster/row_count"].value == 36 * 652
+    assert prices["rows_inserted"].value == 36 * 652
+    assert prices["window_start"].value == "2021-09-01"
     assert prices["window_end"].value == "2024-04-05"
 
 
