@@ -17,8 +17,12 @@ run: manifest ## Build the warehouse from the configured provider (default: the 
 test: manifest lint ## Install everything and run the whole test suite
 	$(BIN)/python -m pytest
 
-ui: manifest ## The Dagster UI on http://127.0.0.1:3000: lineage, runs, asset checks
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
+# orchestration.ui runs `dagster dev` and, on Ctrl-C or SIGTERM, stops every process it
+# started within 10 s; `exec` leaves no shell between make and it to swallow SIGTERM.
+ui: manifest ## The Dagster UI on http://127.0.0.1:3000 (UI_HOST, UI_PORT): lineage, runs, asset checks
+	exec $(BIN)/python -m orchestration.ui -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 report: install ## Re-render the HTML report from the serving file and print its path
 	@$(BIN)/python -m ingestion.report
