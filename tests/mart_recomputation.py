@@ -23,8 +23,11 @@ RATES_AS_OF = {
     "DFF": "fed_effective",
 }
 RATES_SAME_DAY = {"DGS2": "ust_2y", "DGS10": "ust_10y"}
-GROWTH_UNIVERSES = {"russell_2000": "small_cap_growth", "sp500": "large_cap_growth",
-                    "nasdaq_100": "tech_growth"}  # fmt: skip
+GROWTH_UNIVERSES = {
+    "russell_2000": "small_cap_growth",
+    "sp500": "large_cap_growth",
+    "nasdaq_100": "tech_growth",
+}
 PULSE_INDEXES = {"RUT": "rut", "IXIC": "ixic", "NDX": "ndx", "SPX": "spx"}
 EVENT_STUDY_SESSIONS = (21, 63, 126)
 QUADRANTS = ("leading", "weakening", "lagging", "improving")
@@ -354,9 +357,19 @@ def outperformance_streaks(daily: pd.DataFrame, weekly: pd.DataFrame) -> pd.Data
         .rank(method="min", ascending=False)
         .astype(int)
     )
-    columns = ["pair_id", "frequency", "streak_start", "streak_end", "leader", "length",
-               "long_return", "short_return", "cumulative_spread", "is_current",
-               "rank_in_history"]  # fmt: skip
+    columns = [
+        "pair_id",
+        "frequency",
+        "streak_start",
+        "streak_end",
+        "leader",
+        "length",
+        "long_return",
+        "short_return",
+        "cumulative_spread",
+        "is_current",
+        "rank_in_history",
+    ]
     return out[columns]
 
 
@@ -468,9 +481,11 @@ def rates_regime_daily(inputs: Inputs) -> pd.DataFrame:
     for series_id, column in RATES_AS_OF.items():
         series = rates.loc[rates["series_id"] == series_id, ["observation_date", "rate_pct"]]
         out = pd.merge_asof(
-            out, series.sort_values("observation_date").rename(columns={"rate_pct": column}),
-            on="observation_date", direction="backward",
-        )  # fmt: skip
+            out,
+            series.sort_values("observation_date").rename(columns={"rate_pct": column}),
+            on="observation_date",
+            direction="backward",
+        )
     for series_id, column in RATES_SAME_DAY.items():
         series = rates.loc[rates["series_id"] == series_id, ["observation_date", "rate_pct"]]
         out = out.merge(
@@ -609,10 +624,12 @@ def market_pulse_daily(
     out["fiscal_year"] = out["session_date"].dt.year
     out = pd.merge_asof(
         out,
-        growth.rename(columns={"as_of_date": "session_date",
-                               "small_minus_large": "small_minus_large_growth"}),
-        on="session_date", by="fiscal_year",
-    )  # fmt: skip
+        growth.rename(
+            columns={"as_of_date": "session_date", "small_minus_large": "small_minus_large_growth"}
+        ),
+        on="session_date",
+        by="fiscal_year",
+    )
     return out.drop(columns="fiscal_year")
 
 
@@ -650,10 +667,11 @@ def differences(
     for frame in (left, right):
         for column in frame.columns:
             frame[column] = _comparable(frame[column])
-    merged = left.merge(right, on=keys, how="outer", suffixes=("_expected", "_mart"),
-                        indicator=True)  # fmt: skip
+    merged = left.merge(
+        right, on=keys, how="outer", suffixes=("_expected", "_mart"), indicator=True
+    )
     problems = [
-        f"{dict(zip(keys, row, strict=True))}: only in the "
+        f"{ {k: _plain(v) for k, v in zip(keys, row, strict=True)} }: only in the "
         + ("recomputation" if side == "left_only" else "mart")
         for *row, side in merged.loc[merged["_merge"] != "both", [*keys, "_merge"]].itertuples(
             index=False
