@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DO_NOT_TRACK := 1
 
-.PHONY: run test ui report docs manifest install lint format lock clean audit bench
+.PHONY: run test ui report docs manifest install lint format lock clean audit bench soak
 
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all
@@ -33,6 +33,11 @@ report: install ## Re-render the HTML report from the serving file and print its
 bench: install ## Benchmark at three sizes (+ the full size if measured); writes bench/results.md
 	$(BIN)/python -m bench --size small --size medium --size large --e2e-repeat 2 \
 		--out bench --merge bench/full/results.json
+
+# 60 nightly refresh_all runs of the sample market with a reader on the serving file, then
+# a fresh build to compare with (about 15 minutes on 2 cores); writes bench/soak/results.md.
+soak: manifest ## Soak: 60 nightlies; file size, reader errors and marts against a fresh build
+	$(BIN)/python -m bench.soak --nightlies 60 --out bench/soak
 
 DOCS_WAREHOUSE := $(CURDIR)/data/docs/warehouse.duckdb
 docs: manifest ## Regenerate docs/queries.md from a sample warehouse with a fixed end date
