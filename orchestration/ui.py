@@ -17,18 +17,19 @@ this process receives stops it in three steps: SIGINT to `dagster dev` (its own 
 shutdown: webserver and daemon first, then the code server), SIGTERM to whatever of its
 process group is left once it has exited or `DEV_SECONDS` have passed (the code server, runs
 in progress, their helpers), and SIGKILL to anything still there `GRACE_SECONDS` after the
-signal. This process returns once
-all of them are gone, and dies of the signal it received.
+signal, or at once on a second Ctrl-C (make dies of it and the prompt is back). This
+process returns once all of them are gone, and dies of the signal it received.
 """
 
 import contextlib
 import ctypes
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 # `dagster dev` stops in 2 to 6 seconds on two busy cores, an interrupted run records its
@@ -51,12 +52,17 @@ class _Launcher:
     def __init__(self, command: Sequence[str]) -> None:
         self.command = list(command)
         self.stop_signal: int | None = None
+        self.hurry = False
         self.child: subprocess.Popen[bytes] | None = None
         self.child_status: int | None = None
 
     def _request_stop(self, signum: int, _frame: FrameType | None) -> None:
         if self.stop_signal is None:
             self.stop_signal = signum
+        elif signum == signal.SIGINT:
+            # A second Ctrl-C: make has died of it (its handler is gone after the first),
+            # the prompt is back, and Dagster must not keep writing under it.
+            self.hurry = True
 
     def install_handlers(self) -> None:
         for signum in STOP_SIGNALS:
@@ -81,36 +87,38 @@ class _Launcher:
                 self.child_status = os.waitstatus_to_exitcode(status)
                 self.child.returncode = self.child_status
 
-    def _group_alive(self, group: int) -> bool:
+    def _group_gone(self, group: int) -> bool:
         self._reap()
         try:
             os.killpg(group, 0)
         except ProcessLookupError:
-            return False
-        except PermissionError:  # a member changed user: it still runs
             return True
-        return True
+        except PermissionError:  # a member changed user: it still runs
+            return False
+        return False
 
     def _signal_group(self, group: int, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signum)
 
-    def _wait_for_group(self, group: int, seconds: float) -> bool:
-        """True when every process of the group exited within `seconds`."""
-        deadline = time.monotonic() + seconds
-        while self._group_alive(group):
-            if time.monotonic() >= deadline:
+    def _wait_until(self, done: Callable[[], bool], deadline: float, *, hurry: bool) -> bool:
+        """True once `done()`; False at the deadline, or at a second Ctrl-C if `hurry`."""
+        while True:
+            self._reap()
+            if done():
+                return True
+            if time.monotonic() >= deadline or (hurry and self.hurry):
                 return False
             time.sleep(POLL_SECONDS)
-        return True
+
+    def _stop_requested_or_dev_exited(self) -> bool:
+        return self.stop_signal is not None or self.child_status is not None
 
     def run(self) -> int:
         self.install_handlers()
         if self.stop_signal is None:
             self.child = subprocess.Popen(self.command, start_new_session=True)
-            while self.stop_signal is None and self.child_status is None:
-                self._reap()
-                time.sleep(POLL_SECONDS)
+            self._wait_until(self._stop_requested_or_dev_exited, math.inf, hurry=False)
             self.stop(self.child.pid)
         if self.stop_signal is not None:
             # Die of the signal, as a process without this launcher would: make and shells
@@ -124,29 +132,35 @@ class _Launcher:
         """Stop `dagster dev` and then whatever of its group is left; returns when none of
         them is left."""
         started = time.monotonic()
+
+        def dev_exited() -> bool:
+            return self.child_status is not None
+
+        def group_gone() -> bool:
+            return self._group_gone(group)
+
         # First `dagster dev` alone: it stops the webserver and the daemon before its code
         # server. Sent to the whole group at once, the interrupt stops the code server
         # under sensor ticks still running in the daemon, which log a traceback each.
-        if self.child_status is None:
+        if not dev_exited():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(group, signal.SIGINT)
-        while self.child_status is None and time.monotonic() < started + DEV_SECONDS:
-            self._reap()
-            time.sleep(POLL_SECONDS)
+        self._wait_until(dev_exited, started + DEV_SECONDS, hurry=True)
         # Then the code server, which `dagster dev` does not wait for and which would wait
         # for the runs it started, and those runs: they record their failure and exit.
         # SIGTERM, not SIGINT: the helper processes of a run die of it without a traceback.
-        self._signal_group(group, signal.SIGTERM)
-        if self._wait_for_group(group, started + GRACE_SECONDS - time.monotonic()):
-            return
-        print(
-            f"orchestration.ui: Dagster had not stopped {GRACE_SECONDS:g} s after the signal;"
-            " killing what is left",
-            file=sys.stderr,
-            flush=True,
+        if not self.hurry:
+            self._signal_group(group, signal.SIGTERM)
+            if self._wait_until(group_gone, started + GRACE_SECONDS, hurry=True):
+                return
+        reason = (
+            "interrupted again"
+            if self.hurry
+            else f"Dagster had not stopped {GRACE_SECONDS:g} s after the signal"
         )
+        print(f"orchestration.ui: {reason}; killing what is left", file=sys.stderr, flush=True)
         self._signal_group(group, signal.SIGKILL)
-        self._wait_for_group(group, KILL_WAIT_SECONDS)
+        self._wait_until(group_gone, time.monotonic() + KILL_WAIT_SECONDS, hurry=False)
 
 
 def _become_subreaper() -> None:

@@ -1,4 +1,5 @@
-"""`make ui` stops, with every process it started, within 10 s of SIGTERM or Ctrl-C.
+"""`make ui` stops, with every process it started, within 10 s of SIGTERM or Ctrl-C: idle,
+with a run in progress, started with SIGINT ignored, and on a second Ctrl-C.
 
 Each test starts the real `make ui` (dbt parse, then `dagster dev` through
 orchestration/ui.py) in a session of its own, on a free port, with a temporary
@@ -147,6 +148,13 @@ class UI:
             time.sleep(0.5)
         self._fail(f"no {what} after {STARTUP_TIMEOUT:g} s")
 
+    def wait_for_output(self, text: str) -> None:
+        deadline = time.monotonic() + STOP_BOUND
+        while text not in self.log():
+            if time.monotonic() >= deadline:
+                self._fail(f"no {text!r} in the output of make ui")
+            time.sleep(POLL)
+
     def wait_until_serving(self) -> None:
         def answers() -> bool:
             url = f"http://127.0.0.1:{self.port}/server_info"
@@ -263,6 +271,21 @@ def test_ctrl_c_stops_every_process(start_ui):
     ui = start_ui()
     ui.wait_until_serving()
     _stop_and_measure(ui, lambda: os.killpg(ui.make.pid, signal.SIGINT))
+    assert ui.make.returncode == -signal.SIGINT
+
+
+def test_second_ctrl_c_kills_what_is_left_at_once(start_ui):
+    """make dies of a second Ctrl-C and the prompt is back: nothing may linger under it."""
+    ui = start_ui()
+    ui.wait_until_serving()
+
+    def ctrl_c_twice():
+        os.killpg(ui.make.pid, signal.SIGINT)
+        ui.wait_for_output("KeyboardInterrupt received")  # `dagster dev` is stopping
+        os.killpg(ui.make.pid, signal.SIGINT)
+
+    _stop_and_measure(ui, ctrl_c_twice)
+    assert "orchestration.ui: interrupted again; killing what is left" in ui.log()
     assert ui.make.returncode == -signal.SIGINT
 
 
