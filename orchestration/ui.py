@@ -13,12 +13,16 @@ outlive the signal meant to stop it by minutes, or for good:
   of the foreground group) and forwards SIGTERM only to its direct child.
 
 So `dagster dev` runs here in a session of its own, and the first SIGINT, SIGTERM or SIGHUP
-this process receives stops it in three steps: SIGINT to `dagster dev` (its own orderly
-shutdown: webserver and daemon first, then the code server), SIGTERM to whatever of its
-process group is left once it has exited or `DEV_SECONDS` have passed (the code server, runs
-in progress, their helpers), and SIGKILL to anything still there `GRACE_SECONDS` after the
-signal, or at once on a second Ctrl-C (make dies of it and the prompt is back). This
-process returns once all of them are gone, and dies of the signal it received.
+this process receives stops it in three steps:
+
+1. SIGTERM to the runs in progress, which record their failure and exit, and SIGINT to
+   `dagster dev`, which stops the webserver and the daemon, then its code server;
+2. SIGTERM to whatever of its process group is left once it has exited, or `DEV_SECONDS`
+   after the signal (the code server, which `dagster dev` does not wait for);
+3. SIGKILL to anything still there `GRACE_SECONDS` after the signal, or at once on a second
+   Ctrl-C (make dies of it and the prompt is back).
+
+This process returns once all of them are gone, and dies of the signal it received.
 """
 
 import contextlib
@@ -30,10 +34,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 
-# `dagster dev` stops in 2 to 6 seconds on two busy cores, an interrupted run records its
-# failure within 1 to 3 more, and the whole stop must be over within 10.
+# On two busy cores `dagster dev` stops in 2 to 6 seconds and its code server 1 to 3 after
+# it; the whole stop must be over within 10.
 DEV_SECONDS = 5.0
 GRACE_SECONDS = 8.0
 KILL_WAIT_SECONDS = 1.5
@@ -139,16 +144,21 @@ class _Launcher:
         def group_gone() -> bool:
             return self._group_gone(group)
 
-        # First `dagster dev` alone: it stops the webserver and the daemon before its code
-        # server. Sent to the whole group at once, the interrupt stops the code server
-        # under sensor ticks still running in the daemon, which log a traceback each.
         if not dev_exited():
+            # Runs in progress at once: the code server would wait for them to finish, and
+            # a step inside a long computation takes seconds to notice the signal. SIGTERM,
+            # not SIGINT: the helper processes of a run die of it without a traceback.
+            for pid in _runs_below(group):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            # `dagster dev` alone stops the webserver and the daemon before its code server.
+            # Sent to the whole group at once, the interrupt stops the code server under
+            # sensor ticks still running in the daemon, which log a traceback each.
             with contextlib.suppress(ProcessLookupError):
                 os.kill(group, signal.SIGINT)
         self._wait_until(dev_exited, started + DEV_SECONDS, hurry=True)
-        # Then the code server, which `dagster dev` does not wait for and which would wait
-        # for the runs it started, and those runs: they record their failure and exit.
-        # SIGTERM, not SIGINT: the helper processes of a run die of it without a traceback.
+        # Then whatever is left: the code server, which `dagster dev` does not wait for,
+        # and the runs where `_runs_below` cannot see them.
         if not self.hurry:
             self._signal_group(group, signal.SIGTERM)
             if self._wait_until(group_gone, started + GRACE_SECONDS, hurry=True):
@@ -161,6 +171,28 @@ class _Launcher:
         print(f"orchestration.ui: {reason}; killing what is left", file=sys.stderr, flush=True)
         self._signal_group(group, signal.SIGKILL)
         self._wait_until(group_gone, time.monotonic() + KILL_WAIT_SECONDS, hurry=False)
+
+
+def _runs_below(dev: int) -> list[int]:
+    """Processes three or more levels below `dagster dev` (dev -> code server -> gRPC
+    server -> runs and their helpers: compute log tails, dbt); none where /proc is not."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    level = [dev]
+    for _ in range(3):
+        level = [child for pid in level for child in children.get(pid, [])]
+    below: list[int] = []
+    while level:
+        below.extend(level)
+        level = [child for pid in level for child in children.get(pid, [])]
+    return below
 
 
 def _become_subreaper() -> None:
