@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ingestion.loader import connect, ensure_raw_schema
 from ingestion.paths import DBT_PROJECT_DIR
 from ingestion.universe import Universe, load_universe
 
@@ -47,6 +48,15 @@ def universe() -> Universe:
 @pytest.fixture
 def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "warehouse.duckdb"
+
+
+@pytest.fixture
+def con(warehouse_path: Path) -> Any:
+    """An open connection to a new warehouse with the raw schema, closed afterwards."""
+    connection = connect(warehouse_path)
+    ensure_raw_schema(connection)
+    yield connection
+    connection.close()
 
 
 # A fixed sample window, long enough for every rolling window of every mart to fill (the

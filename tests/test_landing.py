@@ -15,7 +15,7 @@ from ingestion.landing import (
     estimates_zone,
     process_landing_zone,
 )
-from ingestion.loader import connect, ensure_raw_schema
+from ingestion.loader import connect
 
 HEADER = "as_of_date,universe,fiscal_year,eps_growth_pct,source\n"
 GOOD = (
@@ -23,14 +23,6 @@ GOOD = (
     "2024-03-01,russell_2000,2025,14.25,\n"
     "2024-04-01,sp500,2024,8.0,analyst\n"
 )
-
-
-@pytest.fixture
-def con(warehouse_path):
-    connection = connect(warehouse_path)
-    ensure_raw_schema(connection)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

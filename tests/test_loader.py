@@ -12,8 +12,6 @@ from ingestion.loader import (
     LoadError,
     check_counts,
     check_touched,
-    connect,
-    ensure_raw_schema,
     load_frame,
 )
 from ingestion.providers.sample import SampleProvider
@@ -40,14 +38,6 @@ def _prices(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
 
 def _content(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     return con.execute(f"select * from raw.{table} order by all").fetchall()
-
-
-@pytest.fixture
-def con(warehouse_path):
-    connection = connect(warehouse_path)
-    ensure_raw_schema(connection)
-    yield connection
-    connection.close()
 
 
 def _load(con, frame):

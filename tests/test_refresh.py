@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from ingestion.config import Settings
-from ingestion.loader import connect, ensure_raw_schema
 from ingestion.providers.base import ProviderError
 from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import RefreshError, refresh_prices
@@ -57,14 +56,6 @@ def _settings(path, end="2024-03-28"):
     return Settings.from_env(
         {"WAREHOUSE_PATH": str(path), "HISTORY_START": "2024-01-02", "SAMPLE_END_DATE": end}
     )
-
-
-@pytest.fixture
-def con(warehouse_path):
-    connection = connect(warehouse_path)
-    ensure_raw_schema(connection)
-    yield connection
-    connection.close()
 
 
 def test_failing_symbols_are_logged_and_the_others_load(con, warehouse_path, universe):

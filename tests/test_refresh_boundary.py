@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from ingestion.config import Settings
-from ingestion.loader import connect, ensure_raw_schema
 from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import refresh_prices, refresh_rates
 
@@ -19,14 +18,6 @@ def _settings(path, end: str = "2024-03-28") -> Settings:
     return Settings.from_env(
         {"WAREHOUSE_PATH": str(path), "HISTORY_START": "2024-01-02", "SAMPLE_END_DATE": end}
     )
-
-
-@pytest.fixture
-def con(warehouse_path):
-    connection = connect(warehouse_path)
-    ensure_raw_schema(connection)
-    yield connection
-    connection.close()
 
 
 class EditedMarket(SampleProvider):
