@@ -9,12 +9,12 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DO_NOT_TRACK := 1
 
-.PHONY: run test ui report docs manifest install lint format lock clean audit bench soak
+.PHONY: run test ui report docs manifest install readers lint format lock clean audit bench soak
 
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all
 
-test: manifest lint ## Install everything and run the whole test suite
+test: manifest lint readers ## Install everything and run the whole test suite
 	$(BIN)/python -m pytest
 
 UI_HOST ?= 127.0.0.1
@@ -25,7 +25,7 @@ ui: manifest ## The Dagster UI on http://127.0.0.1:3000 (UI_HOST, UI_PORT): line
 	exec $(BIN)/python -m orchestration.ui -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 report: install ## Re-render the HTML report from the serving file and print its path
-	@$(BIN)/python -m ingestion.report
+	@$(BIN)/python -m serving.report
 
 # The full size (3,000 pairs) takes longer than this target's 20 minutes on 2 cores; it is
 # run on its own (`python -m bench --size full --out bench/full --e2e-repeat 0`) and shown
@@ -57,6 +57,19 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
+# The older DuckDB and pyarrow that BI tools bundle, in an environment of their own, for
+# the tests that open the serving file and the Parquet files as those tools would.
+READERS := .venv-readers
+READERS_STAMP := $(READERS)/.installed-$(shell cksum < tests/readers/requirements.txt | cut -d' ' -f1)
+
+$(READERS_STAMP): tests/readers/requirements.txt
+	$(PYTHON) -m venv $(READERS)
+	$(READERS)/bin/python -m pip install --quiet --disable-pip-version-check --no-input \
+		-r tests/readers/requirements.txt
+	rm -f $(READERS)/.installed-* && touch $@
+
+readers: $(READERS_STAMP) ## The older readers' environment the serving tests use (.venv-readers)
+
 manifest: install ## Parse the dbt project into target/manifest.json (Dagster reads it)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
@@ -72,10 +85,10 @@ lock: install ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 --no-header --annotation-style line -o requirements.lock
 
-audit: install ## pip-audit every pinned package of requirements.lock (needs PyPI's JSON API)
+audit: install ## pip-audit every pinned package of requirements.lock (needs the package index's JSON API)
 	@$(BIN)/pip-audit --requirement requirements.lock --no-deps --strict --progress-spinner off \
 		|| { echo "make audit: FAILED: a known vulnerability, or a package that could not be" \
-			"checked (is https://pypi.org/pypi/<name>/<version>/json reachable?); see above" >&2; \
+			"checked (is the package index's JSON API reachable?); see above" >&2; \
 			exit 1; }
 
 clean: ## Remove the warehouse, run history and build output (keeps .venv)

@@ -28,7 +28,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from ingestion.providers.base import ProviderError
+from ingestion.errors import ProviderError
 
 USER_AGENT = "market-divergence-warehouse/0.1 (research pipeline; python-httpx)"
 SAFE_LABEL = re.compile(r"[^A-Za-z0-9._-]+")

@@ -15,11 +15,11 @@ from pathlib import Path
 from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
 
 from ingestion.config import Settings, serving_dir_from_env
-from ingestion.publish import SERVING_FILE
-from ingestion.report import REPORT_DIR, REPORT_FILE
-from ingestion.summary import print_summary
 from orchestration.recovery import recover_interrupted_runs, run_tags
 from orchestration.resources import default_warehouse_path
+from orchestration.summary import print_summary
+from serving.paths import SERVING_FILE
+from serving.report import REPORT_DIR, REPORT_FILE
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 

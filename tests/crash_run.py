@@ -53,7 +53,7 @@ def install(point: str, marker: Path) -> None:
 
         loader.upsert = paused_upsert
     elif kind == "publish":
-        import ingestion.publish as publish
+        import serving.publish as publish
 
         comment = publish._comment
 

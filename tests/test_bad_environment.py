@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import ingestion.publish as publish_module
+import serving.publish as publish_module
 from ingestion.loader import WarehouseError, connect
-from ingestion.publish import SERVING_FILE, PublishError, publish
+from serving.publish import SERVING_FILE, PublishError, publish
 
 
 @contextmanager

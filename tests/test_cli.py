@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import cli
 from ingestion.paths import PROJECT_ROOT
+from serving import cli
 
 STREAK_COMMENT = "Current up/down streak per ticker. Grain: one row per ticker."
 DIVERGENCE_COMMENT = "Daily divergence between equity momentum and rates."

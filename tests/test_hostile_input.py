@@ -15,7 +15,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingestion import cli
 from ingestion.config import ConfigError, Settings
 from ingestion.landing import estimates_zone, process_landing_zone
 from ingestion.loader import connect, ensure_raw_schema
@@ -23,9 +22,10 @@ from ingestion.paths import SEEDS_DIR
 from ingestion.providers import ProviderContext, ProviderError, get_provider
 from ingestion.providers.files import FilesProvider
 from ingestion.providers.sample import SampleProvider
-from ingestion.publish import publish
 from ingestion.refresh import load_landing_file, refresh_prices
 from ingestion.universe import Universe, UniverseError, load_universe
+from serving import cli
+from serving.publish import publish
 
 HOSTILE = [
     "RUT'; drop table raw.prices; --",

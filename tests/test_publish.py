@@ -2,11 +2,15 @@
 and a watermark; a failed blocking check leaves the last publication byte-identical."""
 
 import hashlib
+import json
+import os
+import subprocess
 
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
+from ingestion.paths import PROJECT_ROOT
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.serving import published_marts
@@ -14,6 +18,26 @@ from orchestration.checks import raw_checks
 from orchestration.resources import MarketDataResource, build_resources
 
 pytestmark = pytest.mark.slow
+
+READERS_PYTHON = PROJECT_ROOT / ".venv-readers" / "bin" / "python"
+READ_SERVING = PROJECT_ROOT / "tests" / "readers" / "read_serving.py"
+
+
+def read_as_an_old_client(serving) -> dict:
+    """What DuckDB 1.1 and pyarrow (tests/readers/requirements.txt) read from a publication."""
+    if not READERS_PYTHON.exists():
+        message = f"{READERS_PYTHON} is missing: `make readers` (or `make test`) installs it"
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
+    done = subprocess.run(
+        [str(READERS_PYTHON), str(READ_SERVING), str(serving)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def test_the_serving_file_matches_the_warehouse(built):
@@ -90,3 +114,72 @@ def test_a_failed_blocking_check_leaves_the_publication_untouched(warehouse_path
         for m in again.get_asset_materialization_events()
     )
     assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
+
+
+def test_duckdb_1_1_reads_every_mart_its_comments_and_the_publication(built):
+    path, _result, _instance = built
+    serving = path.parent / "serving" / "serving.duckdb"
+    seen = read_as_an_old_client(serving)
+    assert seen["duckdb"] == "1.1.3"
+    with duckdb.connect(str(serving), read_only=True) as published:
+        marts = [
+            row[0]
+            for row in published.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
+        assert sorted(seen["marts"]) == marts
+        assert len(marts) == 11
+        for mart in marts:
+            old = seen["marts"][mart]
+            (rows,) = published.execute(f"select count(*) from marts.{mart}").fetchone()
+            first = published.execute(f"select * from marts.{mart} order by all limit 1").fetchone()
+            assert (old["rows"], old["first_row"]) == (rows, [str(v) for v in first]), mart
+            (comment,) = published.execute(
+                "select comment from duckdb_tables() where schema_name = 'marts' "
+                "and table_name = ?",
+                [mart],
+            ).fetchone()
+            assert comment, mart
+            assert old["comment"] == comment, mart
+            columns = published.execute(
+                "select column_name, comment from duckdb_columns() where schema_name = 'marts' "
+                "and table_name = ? order by column_index",
+                [mart],
+            ).fetchall()
+            assert old["columns"] == dict(columns), mart
+            assert all(old["columns"].values()), f"{mart}: a column without a description"
+        publication = published.execute("select * from meta.publication").fetchone()
+    assert seen["publication"] == [str(value) for value in publication]
+    assert seen["publication"][1] == "2024-04-05"
+
+
+def test_each_parquet_file_carries_its_mart_and_column_descriptions(built):
+    path, _result, _instance = built
+    serving = path.parent / "serving" / "serving.duckdb"
+    seen = read_as_an_old_client(serving)["parquet"]
+    with duckdb.connect(str(path), read_only=True) as source:
+        (published_at,) = (
+            duckdb.connect(str(serving), read_only=True)
+            .execute("select published_at from meta.publication")
+            .fetchone()
+        )
+        for mart, parquet in seen.items():
+            (comment,) = source.execute(
+                "select comment from duckdb_tables() where schema_name = 'marts' "
+                "and table_name = ?",
+                [mart],
+            ).fetchone()
+            columns = source.execute(
+                "select column_name, comment from duckdb_columns() where schema_name = 'marts' "
+                "and table_name = ? order by column_index",
+                [mart],
+            ).fetchall()
+            (rows,) = source.execute(f"select count(*) from marts.{mart}").fetchone()
+            expected = {
+                "description": comment,
+                "published_at": published_at.isoformat(),
+                "data_through": "2024-04-05",
+                **{f"description:{column}": text for column, text in columns},
+            }
+            assert parquet == {"rows": rows, "metadata": expected}, mart

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from ingestion.paths import PROJECT_ROOT
-from ingestion.report import build_report
-from ingestion.report import data as report_data
+from serving.report import build_report
+from serving.report import data as report_data
 from tests.conftest import E2E_END
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,7 @@ def test_the_asset_writes_the_page_and_a_markdown_summary(built, serving):
 
 def test_the_summary_states_each_streak_as_stored(loaded):
     data, rows = loaded
-    from ingestion.report.summary import markdown
+    from serving.report.summary import markdown
 
     summary = markdown(data)
     for pair_id, frequency, leader, length, rank in rows:
@@ -89,7 +89,7 @@ def test_leading_sectors_are_the_latest_leading_quadrant_strongest_first(loaded,
                 "and quadrant = 'leading' order by rs_ratio desc"
             ).fetchall()
         ]
-    from ingestion.report.summary import markdown
+    from serving.report.summary import markdown
 
     listed = re.findall(r"^\| [^|]+ \| (X\w+) \| [\d.]+ \| [\d.]+ \|$", markdown(data), re.M)
     assert listed == expected
@@ -160,14 +160,14 @@ def test_rendering_again_replaces_the_page_atomically(serving, tmp_path):
 def test_make_report_command_prints_the_path_or_says_what_is_missing(serving, tmp_path):
     env = {"WAREHOUSE_PATH": str(tmp_path / "none" / "warehouse.duckdb"), "PATH": ""}
     missing = subprocess.run(
-        [sys.executable, "-m", "ingestion.report"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "serving.report"], env=env, capture_output=True, text=True
     )
     assert missing.returncode == 1
     assert "no serving database" in missing.stderr
     assert "make run" in missing.stderr
     env["SERVING_DIR"] = str(serving)
     found = subprocess.run(
-        [sys.executable, "-m", "ingestion.report"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "serving.report"], env=env, capture_output=True, text=True
     )
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() == str((serving / "report" / "index.html").resolve())

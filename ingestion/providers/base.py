@@ -11,9 +11,9 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
+from ingestion.errors import ProviderError
 
-class ProviderError(RuntimeError):
-    """A provider could not answer; the message names provider and symbol or series."""
+__all__ = ["MarketDataProvider", "ProviderError"]
 
 
 @runtime_checkable

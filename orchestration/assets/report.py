@@ -6,10 +6,10 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from dagster_duckdb import DuckDBResource
 
 from ingestion.config import serving_dir_from_env
-from ingestion.publish import SERVING_FILE
-from ingestion.report import REPORT_DIR, build_report
 from orchestration.assets.dbt import MODEL_AUTOMATION
 from orchestration.assets.serving import published_marts
+from serving.paths import SERVING_FILE
+from serving.report import REPORT_DIR, build_report
 
 
 @asset(

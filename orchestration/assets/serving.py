@@ -6,9 +6,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from dagster_duckdb import DuckDBResource
 
 from ingestion.config import serving_dir_from_env
-from ingestion.publish import publish
 from orchestration.assets.dbt import MODEL_AUTOMATION, warehouse_dbt_models
 from orchestration.assets.ingestion import WAREHOUSE_POOL
+from serving.publish import publish
 
 PUBLISHED = [key for key in warehouse_dbt_models.keys if key.path[0] in ("marts", "universe")]
 

@@ -16,12 +16,11 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from ingestion.report import charts
-from ingestion.report.data import SMALL_CAP_PAIR, STREAK_PAIR, ReportData, load
-from ingestion.report.summary import markdown
+from serving.paths import REPORT_FILE
+from serving.report import charts
+from serving.report.data import SMALL_CAP_PAIR, STREAK_PAIR, ReportData, load
+from serving.report.summary import markdown
 
-REPORT_DIR = "report"
-REPORT_FILE = "index.html"
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;

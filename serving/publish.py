@@ -2,10 +2,12 @@
 
 The pipeline writes only the warehouse. Publishing builds a complete new serving file
 next to the old one (marts and universe seeds, with their column types and the table and
-column comments dbt persisted), checkpoints it by detaching, and moves it into place with
-an atomic rename: a reader has either the old file open or the new one, never a mix.
-Each mart's Parquet file is replaced the same way. A `meta.publication` table says when
-the publication was made and how recent its data is.
+column comments dbt persisted) in a storage format DuckDB 1.0 and later read, checkpoints
+it by detaching, and moves it into place with an atomic rename: a reader has either the
+old file open or the new one, never a mix. Each mart's Parquet file, documented in its
+key-value metadata (the mart's and every column's description, the publication's
+`data_through`), is replaced the same way. A `meta.publication` table says when the
+publication was made and how recent its data is.
 
 A publication that fails (a full disk, a write error) or is killed half-way never replaces
 anything: the previous serving file stays in place, and the half-written temporary files are
@@ -21,11 +23,14 @@ from pathlib import Path
 
 import duckdb
 
-# Not marts.duckdb: DuckDB names the catalog after the file, and a catalog "marts" would
-# make every "marts.<table>" reference ambiguous for readers.
-SERVING_FILE = "serving.duckdb"
+from serving.paths import PARQUET_DIR, SERVING_FILE
+
 PUBLISHED_SCHEMAS = ("marts", "universe")
 TEMPORARY_SUFFIX = ".tmp"
+# BI tools bundle older DuckDB engines: DuckDB 1.0 through 1.5 read storage version 64 and
+# refuse the newer default. Version 64 holds everything the marts use (the column types,
+# table and column comments); the warehouse itself keeps DuckDB's current format.
+SERVING_STORAGE_VERSION = "v1.0.0"
 
 
 class PublishError(RuntimeError):
@@ -46,9 +51,39 @@ def _quoted_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _comment(con: duckdb.DuckDBPyConnection, target: str, text: str | None) -> None:
     if text:
-        con.execute(f"comment on {target} is " + "'" + text.replace("'", "''") + "'")
+        con.execute(f"comment on {target} is {_literal(text)}")
+
+
+def _parquet_metadata(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    comment: str | None,
+    published_at: datetime,
+    data_through: date | None,
+) -> str:
+    """The KV_METADATA option documenting one mart: its description and each column's.
+
+    Parquet keeps key-value metadata per file (its schema elements have none), so each
+    column's description is stored under `description:<column>`.
+    """
+    entries = {
+        "description": comment or "",
+        "published_at": published_at.isoformat(),
+        "data_through": data_through.isoformat() if data_through else "",
+    }
+    for column, column_comment in con.execute(
+        "select column_name, comment from duckdb_columns() where database_name = "
+        "current_database() and schema_name = 'marts' and table_name = ? order by column_index",
+        [table],
+    ).fetchall():
+        entries[f"description:{column}"] = column_comment or ""
+    return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in entries.items()) + "}"
 
 
 def _remove(*paths: Path) -> None:
@@ -65,7 +100,7 @@ def remove_leftovers(serving_dir: Path) -> list[Path]:
     """
     found = [
         path
-        for folder in (serving_dir, serving_dir / "parquet")
+        for folder in (serving_dir, serving_dir / PARQUET_DIR)
         if folder.is_dir()
         for path in folder.iterdir()
         if path.name.startswith(".")
@@ -80,7 +115,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str = "")
     """Copy the published schemas of the warehouse `con` into a new serving file."""
     try:
         serving_dir.mkdir(parents=True, exist_ok=True)
-        parquet_dir = serving_dir / "parquet"
+        parquet_dir = serving_dir / PARQUET_DIR
         parquet_dir.mkdir(exist_ok=True)
     except OSError as exc:
         raise PublishError(f"cannot create the serving folder {serving_dir}: {exc}") from exc
@@ -110,13 +145,15 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str = "")
     except BaseException:
         _remove(temporary, Path(f"{temporary}.wal"))
         raise
-    for schema, table, _comment_text in tables:
+    for schema, table, comment in tables:
         if schema != "marts":
             continue
         staged = parquet_dir / f".{table}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
+        metadata = _parquet_metadata(con, table, comment, published_at, data_through)
         try:
             con.execute(
-                f"copy (select * from marts.{table}) to {_quoted_path(staged)} (format parquet)"
+                f"copy (select * from marts.{table}) to {_quoted_path(staged)} "
+                f"(format parquet, kv_metadata {metadata})"
             )
             os.replace(staged, parquet_dir / f"{table}.parquet")
         except (duckdb.Error, OSError) as exc:
@@ -135,7 +172,10 @@ def _build(
     counts: dict[str, int],
 ) -> None:
     """Write every published table, its comments and meta.publication into `temporary`."""
-    con.execute(f"attach {_quoted_path(temporary)} as serving_build")
+    con.execute(
+        f"attach {_quoted_path(temporary)} as serving_build "
+        f"(storage_version '{SERVING_STORAGE_VERSION}')"
+    )
     try:
         for schema in (*PUBLISHED_SCHEMAS, "meta"):
             con.execute(f"create schema serving_build.{schema}")

@@ -1,14 +1,14 @@
 """Render the report from the current serving file and print its path.
 
-python -m ingestion.report
+python -m serving.report
 """
 
 import sys
 from pathlib import Path
 
 from ingestion.config import serving_dir_from_env, warehouse_path_from_env
-from ingestion.publish import SERVING_FILE
-from ingestion.report import REPORT_DIR, build_report
+from serving.paths import SERVING_FILE
+from serving.report import REPORT_DIR, build_report
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ Dagster shows it on the report's materialization; the HTML page shows the same f
 
 import pandas as pd
 
-from ingestion.report.data import ReportData
+from serving.report.data import ReportData
 
 
 def _streak_line(row: pd.Series) -> str:

@@ -37,7 +37,7 @@ from rich.text import Text
 
 from ingestion.config import serving_dir_from_env, warehouse_path_from_env
 from ingestion.paths import resolve_from_root
-from ingestion.publish import SERVING_FILE
+from serving.paths import SERVING_FILE
 
 SERVING_ALIAS = "serving"
 READ_ONLY_MESSAGE = "error: the serving warehouse is read-only"
