@@ -1,11 +1,14 @@
 """The code location loads, wires raw -> staging lineage, and opens nothing at import."""
 
+import json
 import os
 import subprocess
 import sys
 
 from dagster import AssetKey, Definitions
 
+from ingestion.paths import DBT_PROJECT_DIR
+from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.definitions import defs
 
@@ -83,6 +86,28 @@ def test_every_warehouse_writer_is_in_the_pool_of_one():
 def test_dbt_tests_become_asset_checks():
     check_keys = {str(key) for key in defs.resolve_asset_graph().asset_check_keys}
     assert any("unique_combination_stg_market__prices" in key for key in check_keys)
+
+
+def test_every_dbt_data_test_is_an_asset_check():
+    # A singular test reading several models becomes a check only when its config names the
+    # model it guards (meta.dagster.ref); otherwise Dagster logs it as an observation.
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    data_tests = {
+        node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
+    }
+    dbt_checks = {key.name for key in warehouse_dbt_models.check_keys}
+    assert len(data_tests) == 182
+    assert dbt_checks == data_tests
+    attached = {key.name: key.asset_key.to_user_string() for key in warehouse_dbt_models.check_keys}
+    assert attached["assert_run_ranks_and_current_runs_hold"] == "marts/outperformance_streaks"
+    assert (
+        attached["assert_weekly_streaks_agree_with_outperformance_streaks"]
+        == "marts/outperformance_streaks"
+    )
+    assert (
+        attached["assert_quadrant_counts_sum_to_sectors_with_a_quadrant"]
+        == "marts/sector_leadership_weekly"
+    )
 
 
 def test_refresh_all_selects_every_asset():

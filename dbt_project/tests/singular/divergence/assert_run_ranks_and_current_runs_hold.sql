@@ -4,6 +4,8 @@
 -- of the runs it wrote (or left pending) are checked against all runs; the ranks of the
 -- runs it kept, which its post-hook moved, are checked by full checks and full builds.
 -- Threshold: zero rows.
+-- It reads several models; Dagster shows it as a check of outperformance_streaks.
+{{ config(meta={'dagster': {'ref': {'name': 'outperformance_streaks'}}}) }}
 {%- set since = checked_from('outperformance_streaks') %}
 with
 

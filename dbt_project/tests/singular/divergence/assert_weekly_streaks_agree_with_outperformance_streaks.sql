@@ -3,6 +3,8 @@
 -- After incremental builds, only the weeks from the first run or week either model wrote
 -- (or left pending) are checked (macros/checked_rows.sql).
 -- Threshold: zero rows.
+-- It reads several models; Dagster shows it as a check of outperformance_streaks.
+{{ config(meta={'dagster': {'ref': {'name': 'outperformance_streaks'}}}) }}
 with
 
 runs as (

@@ -2,6 +2,8 @@
 -- quadrant counts sum to the number of sectors with a non-null quadrant that week in
 -- sector_rotation_weekly (and its sector_count to the number of sector rows).
 -- Threshold: zero rows.
+-- It reads several models; Dagster shows it as a check of sector_leadership_weekly.
+{{ config(meta={'dagster': {'ref': {'name': 'sector_leadership_weekly'}}}) }}
 with
 
 rotation as (
