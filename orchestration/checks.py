@@ -5,7 +5,15 @@ itself (a manual edit, a restored backup, a loader bug)."""
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 from dagster_duckdb import DuckDBResource
 
+from ingestion.universe import load_universe
 from orchestration.assets.ingestion import WAREHOUSE_POOL
+
+# What counts as an extreme daily move depends on what moves: an index's worst day on
+# record is the -20.5 % of 19 October 1987, a leveraged-free ETF follows its index or
+# sector, and a single stock can halve on a profit warning. A symbol the universe no
+# longer lists is held to the ETF limit.
+EXTREME_DAILY_MOVE = {"index": 0.20, "etf": 0.25, "stock": 0.50}
+DEFAULT_EXTREME_DAILY_MOVE = EXTREME_DAILY_MOVE["etf"]
 
 
 @asset_check(
@@ -76,11 +84,15 @@ def prices_have_no_missing_sessions(warehouse: DuckDBResource) -> AssetCheckResu
 @asset_check(
     asset=AssetKey(["raw", "prices"]),
     pool=WAREHOUSE_POOL,
-    description="Flags daily moves beyond +/-25 % (a warning: they can be real, or a bad print).",
+    description=(
+        "Flags daily moves beyond the instrument kind's limit: +/-20 % for an index, 25 % for "
+        "an ETF, 50 % for a stock (a warning: they can be real, or a bad print)."
+    ),
 )
 def prices_have_no_extreme_moves(warehouse: DuckDBResource) -> AssetCheckResult:
+    kinds = {instrument.symbol: instrument.kind for instrument in load_universe().instruments}
     with warehouse.get_connection() as con:
-        moves = con.execute(
+        candidates = con.execute(
             """
             select symbol, session_date, move
             from (
@@ -93,15 +105,21 @@ def prices_have_no_extreme_moves(warehouse: DuckDBResource) -> AssetCheckResult:
                         ) - 1 as move,
                 from raw.prices
             )
-            where abs(move) > 0.25
+            where abs(move) > ?
             order by symbol, session_date
-            """
+            """,
+            [min(EXTREME_DAILY_MOVE.values())],
         ).fetchall()
-    described = ", ".join(f"{s} {d} {m:+.1%}" for s, d, m in moves[:20])
+    moves = [
+        (symbol, day, move, kinds.get(symbol))
+        for symbol, day, move in candidates
+        if abs(move) > EXTREME_DAILY_MOVE.get(kinds.get(symbol, ""), DEFAULT_EXTREME_DAILY_MOVE)
+    ]
+    described = ", ".join(f"{s} ({k or 'unlisted'}) {d} {m:+.1%}" for s, d, m, k in moves[:20])
     return AssetCheckResult(
         passed=not moves,
         severity=AssetCheckSeverity.WARN,
-        description=described or "no daily move beyond 25 %",
+        description=described or "no daily move beyond its instrument kind's limit",
         metadata={"extreme_moves": len(moves)},
     )
 

@@ -70,18 +70,58 @@ def test_a_missing_session_is_named_with_its_symbol(warehouse):
     assert result.description == "XLE: 2 missing from 2024-03-12"
 
 
-def test_an_extreme_move_is_a_warning_naming_symbol_and_date(warehouse):
+def test_an_extreme_move_is_a_warning_naming_symbol_kind_and_date(warehouse):
+    # A stock may move 40 % (a profit warning); an index moving 22 % is a bad print.
     _sql(
         warehouse,
-        "update raw.prices set close = close * 1.5, adj_close = adj_close * 1.5, "
-        "high = high * 1.5 where symbol = 'NVDA' and session_date = '2024-03-15'",
+        "update raw.prices set close = close * 1.4, adj_close = adj_close * 1.4, "
+        "high = high * 1.4 where symbol = 'NVDA' and session_date >= '2024-03-15'",
+    )
+    result = prices_have_no_extreme_moves(warehouse=warehouse)
+    assert result.passed, result.description
+    _sql(
+        warehouse,
+        "update raw.prices set close = close * 1.22, adj_close = adj_close * 1.22, "
+        "high = high * 1.22 where symbol = 'RUT' and session_date >= '2024-03-15'",
     )
     result = prices_have_no_extreme_moves(warehouse=warehouse)
     assert not result.passed
     assert result.severity.value == "WARN"
-    # Up about 50 % into the 15th and down about a third out of it.
-    assert result.description.startswith("NVDA 2024-03-15 +")
-    assert "NVDA 2024-03-18 -" in result.description
+    assert result.description.startswith("RUT (index) 2024-03-15 +")
+    assert result.metadata["extreme_moves"].value == 1
+    # The same 22 % on an ETF stays under its 25 %; a stock's 60 % up does not (the 37.5 %
+    # back down the next session does).
+    _sql(
+        warehouse,
+        "update raw.prices set close = close * 1.22, adj_close = adj_close * 1.22, "
+        "high = high * 1.22 where symbol = 'XLE' and session_date >= '2024-03-15'",
+    )
+    _sql(
+        warehouse,
+        "update raw.prices set close = close * 1.6, adj_close = adj_close * 1.6, "
+        "high = high * 1.6 where symbol = 'AMD' and session_date = '2024-03-15'",
+    )
+    result = prices_have_no_extreme_moves(warehouse=warehouse)
+    assert result.metadata["extreme_moves"].value == 2
+    assert result.description.startswith("AMD (stock) 2024-03-15 +")
+    assert "RUT (index) 2024-03-15 +" in result.description
+    assert "XLE" not in result.description
+
+
+def test_the_default_sample_history_has_no_extreme_move(warehouse_path, universe):
+    # The default window of `make run` (HISTORY_START 2015-01-01), to a fixed end.
+    settings = Settings.from_env(
+        {"WAREHOUSE_PATH": str(warehouse_path), "SAMPLE_END_DATE": "2026-11-30"}
+    )
+    con = connect(warehouse_path)
+    ensure_raw_schema(con)
+    refresh_sessions(con, settings, QUIET)
+    refresh_prices(con, SampleProvider(universe), universe, settings, QUIET)
+    (first,) = con.execute("select min(session_date) from raw.prices").fetchone()
+    con.close()
+    assert str(first) == "2015-01-02"
+    result = prices_have_no_extreme_moves(warehouse=DuckDBResource(database=str(warehouse_path)))
+    assert result.passed, result.description
 
 
 def test_an_inverted_target_range_fails_the_blocking_rates_check(warehouse):
