@@ -23,6 +23,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -43,6 +44,8 @@ SERVING_ALIAS = "serving"
 READ_ONLY_MESSAGE = "error: the serving warehouse is read-only"
 ALLOWED_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 FORMATS = ("table", "csv", "json")
+# Piped table output is laid out for this many columns; a terminal's own width otherwise.
+PIPED_WIDTH = 100
 _GRAIN = re.compile(r"\bgrain:\s*(.+?)\s*(?:\.(?=\s|$)|\n|$)", re.IGNORECASE)
 
 
@@ -158,15 +161,107 @@ def _publication(con: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
     return row if row else (None, None)
 
 
+def latest_date(con: duckdb.DuckDBPyConnection, mart: str) -> date | None:
+    """The newest date in any date or timestamp column of `mart` (its own data_through)."""
+    columns = [
+        row[0]
+        for row in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'marts' and table_name = ? "
+            "and data_type in ('DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE') "
+            "order by column_index",
+            [mart],
+        ).fetchall()
+    ]
+    if not columns:
+        return None
+    newest = ", ".join(f"max({_quote(column)})::date" for column in columns)
+    (value,) = con.execute(f"select greatest({newest}) from marts.{_quote(mart)}").fetchone()
+    return value
+
+
 def list_marts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """One row per mart: name, description, grain, row count, data_through, published_at."""
+    """One row per mart: name, description, grain, rows, its latest date, the publication's."""
     data_through, published_at = _publication(con)
     rows = []
     for name, comment in mart_tables(con).items():
         (count,) = con.execute(f"select count(*) from marts.{_quote(name)}").fetchone()
-        rows.append((name, comment or "", grain_of(comment), count, data_through, published_at))
-    columns = ["name", "description", "grain", "rows", "data_through", "published_at"]
+        rows.append(
+            (
+                name,
+                comment or "",
+                grain_of(comment),
+                count,
+                latest_date(con, name),
+                data_through,
+                published_at,
+            )
+        )
+    columns = [
+        "name",
+        "description",
+        "grain",
+        "rows",
+        "latest_date",
+        "data_through",
+        "published_at",
+    ]
     return columns, rows
+
+
+def output_width() -> int:
+    """The terminal's width, or PIPED_WIDTH when stdout is not a terminal."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
+    return PIPED_WIDTH
+
+
+def render_marts(rows: Sequence[Sequence[Any]], width: int) -> str:
+    """The `marts` table for a screen `width` columns wide: one line per mart.
+
+    Names are never broken; descriptions are cut to what fits, with a pointer to
+    `warehouse describe` for the whole text.
+    """
+    published = {(row[5], row[6]) for row in rows}
+    data_through, published_at = next(iter(published)) if published else (None, None)
+    when = published_at.strftime("%Y-%m-%d %H:%M UTC") if published_at else "never"
+    title = f"marts: published {when}" + (
+        f", sessions through {data_through.isoformat()}" if data_through else ""
+    )
+    counts = [f"{row[3]:,}" for row in rows]
+    name_width = max((len(row[0]) for row in rows), default=4)
+    rows_width = max((len(count) for count in counts), default=4)
+    # Four columns: five rules and a space either side of each cell.
+    room = width - name_width - max(rows_width, 4) - 10 - 13
+    table = Table(caption="Whole descriptions and columns: warehouse describe <name>")
+    table.add_column(Text("name"), no_wrap=True, width=name_width)
+    table.add_column(Text("rows"), no_wrap=True, justify="right", width=max(rows_width, 4))
+    table.add_column(Text("latest"), no_wrap=True, width=10)
+    if room >= 12:
+        table.add_column(Text("description"), no_wrap=True, width=room)
+    for (name, comment, *_rest), count in zip(rows, counts, strict=True):
+        latest = _rest[2]
+        cells = [Text(name), Text(count), Text(latest.isoformat() if latest else "")]
+        if room >= 12:
+            first_line = comment.split("\n")[0]
+            cells.append(
+                Text(first_line if len(first_line) <= room else first_line[: room - 1] + "…")
+            )
+        table.add_row(*cells)
+    console = Console(width=width, record=True, file=_Discard())
+    console.print(Text(title))
+    console.print(table)
+    return console.export_text()
+
+
+class _Discard:
+    """A file that drops what rich prints while it records."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
 
 
 def describe_mart(
@@ -278,7 +373,10 @@ def main(argv: list[str] | None = None) -> int:
                 emit(columns, rows, args.format)
             elif args.command == "marts":
                 columns, rows = list_marts(con)
-                emit(columns, rows, args.format, title="marts (published_at in UTC)")
+                if args.format == "table":
+                    sys.stdout.write(render_marts(rows, output_width()))
+                else:
+                    emit(columns, rows, args.format)
             else:
                 name, comment, columns, rows = describe_mart(con, args.mart)
                 title = f"marts.{name}" + (f": {comment}" if comment else "")

@@ -14,6 +14,10 @@ from serving import cli
 
 STREAK_COMMENT = "Current up/down streak per ticker. Grain: one row per ticker."
 DIVERGENCE_COMMENT = "Daily divergence between equity momentum and rates."
+LEADERSHIP_COMMENT = (
+    "Breadth of sector leadership, one row per week_ending that has at least one row in "
+    "sector_rotation_weekly: how many sectors sit in each quadrant. Grain: one row per week."
+)
 
 
 def _build_serving(path: Path) -> None:
@@ -36,6 +40,8 @@ def _build_serving(path: Path) -> None:
             ('2024-03-27', 'AAPL', 0.25, null),
             ('2024-03-28', 'AAPL', -1.5, 'big, "odd" move'),
             ('2024-03-28', 'MSFT', 0.0, 'flat');
+        create table marts.sector_leadership_weekly (week_ending date, leading_count integer);
+        insert into marts.sector_leadership_weekly values ('2024-03-15', 3), ('2024-03-22', 4);
         create table universe.tickers (ticker varchar, name varchar);
         insert into universe.tickers values ('AAPL', 'Apple'), ('MSFT', 'Microsoft');
         create table meta.publication as select
@@ -45,6 +51,7 @@ def _build_serving(path: Path) -> None:
     """)
     con.execute(f"comment on table marts.streak_status is '{STREAK_COMMENT}'")
     con.execute(f"comment on table marts.divergence_daily is '{DIVERGENCE_COMMENT}'")
+    con.execute(f"comment on table marts.sector_leadership_weekly is '{LEADERSHIP_COMMENT}'")
     con.execute("comment on column marts.streak_status.ticker is 'Ticker symbol.'")
     con.execute("comment on column marts.streak_status.streak_days is 'Signed streak length.'")
     con.execute("comment on column marts.streak_status.as_of is 'Last session counted.'")
@@ -252,23 +259,53 @@ def test_query_needs_exactly_one_statement(capsys, serving):
 def test_marts_table(capsys, serving):
     code, out, err = run(capsys, serving, "marts")
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == "marts (published_at in UTC)"
+    lines = out.splitlines()
+    assert lines[0] == "marts: published 2024-03-29 06:30 UTC, sessions through 2024-03-28"
+    # Piped: laid out for 100 columns, one line per mart, each mart's own latest date.
+    assert max(len(line) for line in lines) == 100
+    # 100 - name 24 - rows 4 - date 10 - 13 for rules and padding: 49 for the description.
     assert table_cells(out) == [
-        ["name", "description", "grain", "rows", "data_through", "published_at"],
-        ["divergence_daily", DIVERGENCE_COMMENT, "", "3", "2024-03-28", "2024-03-29T06:30:00"],
-        ["streak_status", STREAK_COMMENT, "one row per ticker", "2", "2024-03-28",
-         "2024-03-29T06:30:00"],
-    ]  # fmt: skip
+        ["name", "rows", "latest", "description"],
+        ["divergence_daily", "3", "2024-03-28", DIVERGENCE_COMMENT[:48] + "…"],
+        ["sector_leadership_weekly", "2", "2024-03-22", LEADERSHIP_COMMENT[:48] + "…"],
+        ["streak_status", "2", "2024-03-28", STREAK_COMMENT[:48] + "…"],
+    ]
+    assert "warehouse describe <name>" in lines[-1]
+
+
+@pytest.mark.parametrize("width", [120, 80, 60])
+def test_marts_fit_the_terminal_and_never_break_a_name(serving, width):
+    con = cli.connect(serving)
+    _columns, rows = cli.list_marts(con)
+    con.close()
+    out = cli.render_marts(rows, width)
+    table = [line for line in out.splitlines() if line[:1] in ("│", "┃", "┏", "└")]
+    cells = table_cells(out)
+    assert [row[0] for row in cells[1:]] == [
+        "divergence_daily",
+        "sector_leadership_weekly",
+        "streak_status",
+    ]
+    assert all(len(line) <= width for line in out.splitlines())
+    if width >= 64:
+        assert {len(line) for line in table} == {width}
+        assert cells[2][3] == LEADERSHIP_COMMENT[: width - 52] + "…"
+    else:  # too narrow for a useful description: name, rows and date only
+        assert cells[0] == ["name", "rows", "latest"]
 
 
 def test_marts_csv(capsys, serving):
     code, out, _ = run(capsys, serving, "marts", "--format", "csv")
     assert code == 0
-    assert out == (
-        "name,description,grain,rows,data_through,published_at\n"
-        f"divergence_daily,{DIVERGENCE_COMMENT},,3,2024-03-28,2024-03-29T06:30:00\n"
-        f"streak_status,{STREAK_COMMENT},one row per ticker,2,2024-03-28,2024-03-29T06:30:00\n"
-    )
+    assert list(csv.reader(io.StringIO(out))) == [
+        ["name", "description", "grain", "rows", "latest_date", "data_through", "published_at"],
+        ["divergence_daily", DIVERGENCE_COMMENT, "", "3", "2024-03-28", "2024-03-28",
+         "2024-03-29T06:30:00"],
+        ["sector_leadership_weekly", LEADERSHIP_COMMENT, "one row per week", "2", "2024-03-22",
+         "2024-03-28", "2024-03-29T06:30:00"],
+        ["streak_status", STREAK_COMMENT, "one row per ticker", "2", "2024-03-28", "2024-03-28",
+         "2024-03-29T06:30:00"],
+    ]  # fmt: skip
 
 
 def test_marts_json(capsys, serving):
@@ -276,13 +313,28 @@ def test_marts_json(capsys, serving):
     assert code == 0
     freshness = {"data_through": "2024-03-28", "published_at": "2024-03-29T06:30:00"}
     assert json.loads(out) == [
-        {"name": "divergence_daily", "description": DIVERGENCE_COMMENT, "grain": "", "rows": 3}
+        {
+            "name": "divergence_daily",
+            "description": DIVERGENCE_COMMENT,
+            "grain": "",
+            "rows": 3,
+            "latest_date": "2024-03-28",
+        }
+        | freshness,
+        {
+            "name": "sector_leadership_weekly",
+            "description": LEADERSHIP_COMMENT,
+            "grain": "one row per week",
+            "rows": 2,
+            "latest_date": "2024-03-22",
+        }
         | freshness,
         {
             "name": "streak_status",
             "description": STREAK_COMMENT,
             "grain": "one row per ticker",
             "rows": 2,
+            "latest_date": "2024-03-28",
         }
         | freshness,
     ]
@@ -315,6 +367,7 @@ def test_marts_without_publication_table(capsys, tmp_path):
             "description": "",
             "grain": "",
             "rows": 1,
+            "latest_date": None,
             "data_through": None,
             "published_at": None,
         }
@@ -362,7 +415,8 @@ def test_describe_csv_and_json(capsys, serving):
 def test_describe_unknown_mart(capsys, serving, mart):
     code, out, err = run(capsys, serving, "describe", mart)
     assert (code, out) == (2, "")
-    assert err == (f"error: unknown mart {mart!r}; known marts: divergence_daily, streak_status\n")
+    known = "divergence_daily, sector_leadership_weekly, streak_status"
+    assert err == f"error: unknown mart {mart!r}; known marts: {known}\n"
 
 
 # --- paths and usage ------------------------------------------------------------------------
