@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DO_NOT_TRACK := 1
+# VERBOSE=1 shows everything: pip's and the run's whole output.
+PIP_QUIET := $(if $(filter 1 true yes,$(VERBOSE)),,-qq)
 
 .PHONY: run test ui report docs manifest install readers lint format lock clean audit bench soak
 
@@ -51,8 +53,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-input -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-input --no-deps -e .
+	$(BIN)/python -m pip install $(PIP_QUIET) --disable-pip-version-check --no-input -r requirements.lock
+	$(BIN)/python -m pip install $(PIP_QUIET) --disable-pip-version-check --no-input --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
@@ -64,14 +66,17 @@ READERS_STAMP := $(READERS)/.installed-$(shell cksum < tests/readers/requirement
 
 $(READERS_STAMP): tests/readers/requirements.txt
 	$(PYTHON) -m venv $(READERS)
-	$(READERS)/bin/python -m pip install --quiet --disable-pip-version-check --no-input \
+	$(READERS)/bin/python -m pip install $(PIP_QUIET) --disable-pip-version-check --no-input \
 		-r tests/readers/requirements.txt
 	rm -f $(READERS)/.installed-* && touch $@
 
 readers: $(READERS_STAMP) ## The older readers' environment the serving tests use (.venv-readers)
 
+# Parsed with the warehouse path a run passes to dbt: dbt keeps its partial parse only while
+# the profile it was made with is unchanged, so the run's dbt step need not parse again.
 manifest: install ## Parse the dbt project into target/manifest.json (Dagster reads it)
-	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	@cd dbt_project && WAREHOUSE_PATH="$$(../$(BIN)/python -c 'from ingestion.config import \
+		warehouse_path_from_env as p; print(p())')" ../$(BIN)/dbt parse --profiles-dir . --quiet
 
 lint: install ## ruff: lint and formatting
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ Importing this module reads the dbt manifest and environment variables; it never
 the warehouse.
 """
 
-from dagster import Definitions
+from dagster import Definitions, colored_console_logger
 
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.assets.ingestion import ingestion_assets
@@ -15,6 +15,7 @@ from orchestration.checks import raw_checks
 from orchestration.freshness import freshness_overdue_sensor
 from orchestration.jobs import refresh_all
 from orchestration.landing_sensor import estimates_landing_job, estimates_landing_sensor
+from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
 from orchestration.schedules import (
     ingestion_job,
@@ -47,4 +48,6 @@ defs = Definitions(
         freshness_overdue_sensor,
     ],
     resources=build_resources(),
+    # `progress` is configured only by orchestration.run; other runs log to the console.
+    loggers={"console": colored_console_logger, "progress": progress_logger},
 )

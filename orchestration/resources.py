@@ -3,11 +3,14 @@
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
 
+import duckdb
 from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
@@ -59,6 +62,23 @@ class MarketDataResource(ConfigurableResource):
         return Settings.from_env(env)
 
 
+class WarehouseResource(DuckDBResource):
+    """The warehouse connection, closed however the block that used it ends.
+
+    dagster-duckdb 0.29 closes it only when the block succeeds; after a failed step the
+    connection stayed open until garbage collection, and DuckDB then refused the
+    read-only connection of the run's summary in the same process.
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with super().get_connection() as connection:
+            try:
+                yield connection
+            finally:
+                connection.close()
+
+
 def default_warehouse_path() -> str:
     return str(warehouse_path_from_env())
 
@@ -94,7 +114,7 @@ def build_resources(
 ) -> dict[str, ConfigurableResource]:
     """The resource set the code location runs with; tests pass a temporary warehouse."""
     return {
-        "warehouse": DuckDBResource(database=warehouse_path or default_warehouse_path()),
+        "warehouse": WarehouseResource(database=warehouse_path or default_warehouse_path()),
         "market_data": MarketDataResource(end_date=end_date.isoformat() if end_date else None),
         "dbt": WarehouseDbtCliResource(
             project_dir=warehouse_dbt_project, dbt_executable=dbt_executable()

@@ -3,14 +3,21 @@
     python -m orchestration.run [job]     (default: refresh_all)
 
 The run goes through the Dagster instance in DAGSTER_HOME, so it is recorded and shows
-up later in the UI; step logs stream to the console while it runs.
+up later in the UI. The terminal gets one line per step as it ends (with its time, any
+check that did not pass, a failed step's error in full), then the summary; Dagster's and
+dbt's whole log goes to `$DAGSTER_HOME/logs/<job>-<time>.log`. With VERBOSE=1 that log
+streams to the terminal instead.
 """
 
 import argparse
+import contextlib
+import os
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
 
@@ -22,6 +29,31 @@ from serving.paths import SERVING_FILE
 from serving.report import REPORT_DIR, REPORT_FILE
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}}
+KEPT_LOGS = 30
+
+
+def verbose() -> bool:
+    return os.environ.get("VERBOSE", "").strip().lower() in ("1", "true", "yes")
+
+
+def run_log_path(job: str, started_at: datetime) -> Path:
+    """A new log file for this run under DAGSTER_HOME/logs; only the newest KEPT_LOGS stay."""
+    folder = Path(os.environ.get("DAGSTER_HOME") or ".") / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.glob(f"{job}-*.log"))[: -(KEPT_LOGS - 1) or None]:
+        old.unlink(missing_ok=True)
+    return folder / f"{job}-{started_at:%Y%m%dT%H%M%S}.log"
+
+
+@contextlib.contextmanager
+def output_to(log: TextIO | None) -> Iterator[None]:
+    """Send this process's Python-level stdout and stderr to `log` (None: leave them)."""
+    if log is None:
+        yield
+        return
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        yield
 
 
 def refresh_all_job() -> JobDefinition:
@@ -47,13 +79,20 @@ def main(argv: list[str] | None = None) -> int:
         help="run the dbt data tests over every row, not only the rows this build wrote",
     )
     args = parser.parse_args(argv)
-    run_config: dict[str, object] = dict(RUN_CONFIG)
+    run_config: dict[str, object] = dict(RUN_CONFIG if verbose() else QUIET_RUN_CONFIG)
     dbt_config = {"full_refresh": args.full_refresh, "full_checks": args.full_checks}
     if any(dbt_config.values()):
         run_config["ops"] = {"warehouse_dbt_models": {"config": dbt_config}}
     started = time.monotonic()
     started_at = datetime.now(UTC).replace(tzinfo=None)
-    with DagsterInstance.get() as instance:
+    log_path = None if verbose() else run_log_path(args.job, started_at)
+    if log_path:
+        print(f"{args.job}: the whole log goes to {log_path}", flush=True)
+    with (
+        open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,
+        output_to(log),
+        DagsterInstance.get() as instance,
+    ):
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever.
         recover_interrupted_runs(instance)
         # The run is recorded against the partition of the last day it loads, so the UI's
@@ -86,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         report = serving / REPORT_DIR / REPORT_FILE
         if report.exists():
             print(f"Report: {report}")
+    if log_path:
+        print(f"Log: {log_path}")
     return 0 if result.success else 1
 
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import exchange_calendars as xcals
@@ -218,3 +219,70 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
         runs = instance.get_runs()
         assert [run.job_name for run in runs] == ["refresh_all"]
         assert runs[0].is_success
+    # The terminal gets a line per step and the summary; the whole log goes to a file.
+    lines = done.stdout.splitlines()
+    assert len(lines) <= 80, done.stdout
+    assert done.stderr == ""
+    assert "warning" not in done.stdout.lower()
+    log = Path(lines[-1].removeprefix("Log: "))
+    assert log.parent == home / "logs"
+    assert lines[0] == f"refresh_all: the whole log goes to {log}"
+    steps = [line.split()[:-3] for line in lines if line.startswith("  ") and "ok" in line]
+    assert [" ".join(step) for step in steps] == [
+        "load raw/earnings_estimates",
+        "load raw/prices",
+        "load raw/rates",
+        "load raw/sessions",
+        "check prices_are_ohlc_consistent",
+        "check prices_have_no_extreme_moves",
+        "check prices_have_no_missing_sessions",
+        "check rates_are_plausible",
+        "dbt build (seeds, models, marts, tests)",
+        "publish the serving file and Parquet",
+        "check the warehouse file's size",
+        "render the report",
+    ]
+    whole = log.read_text()
+    assert "OK created sql incremental model marts.divergence_daily" in whole
+    assert "OK created sql incremental model" not in done.stdout
+
+
+def test_a_failed_command_line_run_names_the_step_and_its_error(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "WAREHOUSE_PATH": str(tmp_path / "cli.duckdb"),
+        "HISTORY_START": "2024-03-01",
+        "SAMPLE_END_DATE": "2024-03-28",
+        "PRICES_PROVIDER": "nowhere",
+    }
+    quiet = subprocess.run(
+        [sys.executable, "-m", "orchestration.run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    assert quiet.returncode == 1
+    failed = [line for line in quiet.stdout.splitlines() if "FAILED" in line]
+    assert failed[0].split()[:2] == ["load", "raw/prices"]
+    assert "ProviderError: provider 'nowhere' is not known" in quiet.stdout
+    assert len(quiet.stdout.splitlines()) <= 80
+    # VERBOSE=1: Dagster's own log on the terminal, no file.
+    verbose = subprocess.run(
+        [sys.executable, "-m", "orchestration.run"],
+        env={**env, "VERBOSE": "1"},
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    assert verbose.returncode == 1
+    everything = verbose.stdout + verbose.stderr
+    assert " - dagster - " in everything
+    assert "STEP_FAILURE" in everything or "Step raw__prices failed" in everything
+    assert "Log: " not in verbose.stdout
