@@ -16,8 +16,11 @@ PIP_QUIET := $(if $(filter 1 true yes,$(VERBOSE)),,-qq)
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all
 
+# Two workers (CI has two cores); a test file runs whole on one worker, so a module's
+# fixtures are built once. PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
 test: manifest lint readers ## Install everything and run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
@@ -72,11 +75,19 @@ $(READERS_STAMP): tests/readers/requirements.txt
 
 readers: $(READERS_STAMP) ## The older readers' environment the serving tests use (.venv-readers)
 
-# Parsed with the warehouse path a run passes to dbt: dbt keeps its partial parse only while
-# the profile it was made with is unchanged, so the run's dbt step need not parse again.
-manifest: install ## Parse the dbt project into target/manifest.json (Dagster reads it)
+# Parsed again only when a file of the dbt project changed, with the warehouse path a run
+# passes to dbt: dbt keeps its partial parse only while the profile it was made with is
+# unchanged, so the run's dbt step need not parse again.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml \
+	$(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f)
+
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
 	@cd dbt_project && WAREHOUSE_PATH="$$(../$(BIN)/python -c 'from ingestion.config import \
 		warehouse_path_from_env as p; print(p())')" ../$(BIN)/dbt parse --profiles-dir . --quiet
+	@touch $@
+
+manifest: $(MANIFEST) ## Parse the dbt project into target/manifest.json (Dagster reads it)
 
 lint: install ## ruff: lint and formatting
 	$(BIN)/ruff check .
