@@ -1,5 +1,6 @@
 """The market report: its data, its summary, its page, and the page drawn in Chromium."""
 
+import itertools
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ import duckdb
 import pytest
 
 from ingestion.paths import PROJECT_ROOT
-from serving.report import build_report
+from serving.report import build_report, charts
 from serving.report import data as report_data
 from tests.conftest import E2E_END
 
@@ -245,6 +246,16 @@ def test_the_report_draws_every_chart_in_headless_chromium(serving):
                 yTitle: div.layout.yaxis.title.text,
             }))"""
         )
+        labels = page.evaluate(
+            """() => Array.from(
+                    document.querySelectorAll('#chart-sector-rotation .annotation text'))
+                .map(text => { const r = text.getBoundingClientRect();
+                               return [text.textContent, r.left, r.top, r.right, r.bottom]; })"""
+        )
+        ratio_ticks = page.evaluate(
+            """() => Array.from(document.querySelectorAll('#chart-fed-vs-small-caps .y2tick text'))
+                .map(text => text.textContent)"""
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "market_report.png"), full_page=True)
         browser.close()
@@ -259,3 +270,57 @@ def test_the_report_draws_every_chart_in_headless_chromium(serving):
         assert chart["xTitle"], chart
         assert chart["yTitle"], chart
     assert (ARTIFACTS / "market_report.png").stat().st_size > 50_000
+    # Eleven sector labels and four quadrant names, no two of them touching on the page.
+    assert len(labels) == 15
+    touching = [
+        (a[0], b[0])
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if min(a[3], b[3]) > max(a[1], b[1]) and min(a[4], b[4]) > max(a[2], b[2])
+    ]
+    assert touching == []
+    # The relative-strength axis ticks at round values, evenly spaced.
+    values = [float(text.replace("\u2212", "-")) for text in ratio_ticks]
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(values)}
+    assert len(steps) == 1
+    assert all(value == round(value) for value in values), ratio_ticks
+
+
+def test_the_streak_chart_shows_every_weekly_streak(loaded, serving):
+    data, _rows = loaded
+    with duckdb.connect(str(serving / "serving.duckdb"), read_only=True) as con:
+        (first, count) = con.execute(
+            "select min(streak_start), count(*) from marts.outperformance_streaks "
+            "where pair_id = ? and frequency = 'weekly'",
+            [report_data.STREAK_PAIR],
+        ).fetchone()
+    assert len(data.weekly_streaks) == count
+    figure = charts.weekly_streaks(data.weekly_streaks, report_data.STREAK_PAIR, E2E_END)
+    assert f"every streak since {first:%Y-%m-%d}" in figure.layout.title.text
+
+
+@pytest.mark.parametrize(
+    ("span", "step"), [(113.6 - 75.2, 10.0), (38.4, 10.0), (7.0, 2.0), (120.0, 25.0), (0.9, 0.2)]
+)
+def test_nice_step(span, step):
+    # span / 5 rounded up to 1, 2, 2.5 or 5 times a power of ten
+    assert charts.nice_step(span) == pytest.approx(step)
+
+
+def test_labels_of_dots_close_together_are_moved_apart():
+    # Three dots 2 px apart at (100, 100), one alone; a 200 px square, 10 px per point.
+    points = {
+        "XLB": (100.0, 100.0),
+        "XLE": (100.2, 100.0),
+        "XLF": (100.0, 100.2),
+        "XLK": (94.0, 94.0),
+    }
+    offsets = charts.place_labels(points, 90.0, 110.0, (10.0, 10.0))
+    boxes = []
+    for name, (dx, dy) in offsets.items():
+        x, y = (points[name][0] - 90) * 10 + dx, (110 - points[name][1]) * 10 + dy
+        half = (len(name) * charts.LABEL_CHAR_PX + 8) / 2, charts.LABEL_HEIGHT_PX / 2
+        boxes.append((x - half[0], y - half[1], x + half[0], y + half[1]))
+    assert all(charts._overlap(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    # The lone dot keeps the first choice: its label straight above it.
+    assert offsets["XLK"] == (0, -18)

@@ -4,6 +4,7 @@ Every figure carries a title with its data date and labelled axes with units; co
 are fixed so the long leg, the short leg and the quadrants read the same in every chart.
 """
 
+import math
 from datetime import date
 
 import pandas as pd
@@ -63,7 +64,16 @@ def weekly_streaks(frame: pd.DataFrame, pair_id: str, through: date) -> go.Figur
         go.Bar(
             x=frame["streak_start"],
             y=signed,
+            # Each bar spans its streak's weeks, so the whole history reads as a timeline.
+            width=(
+                (pd.to_datetime(frame["streak_end"]) - pd.to_datetime(frame["streak_start"]))
+                .dt.total_seconds()
+                .add(5 * 86400)
+                .mul(1000)
+            ),
+            offset=0,
             marker_color=colours,
+            marker_line_width=0,
             customdata=frame[["streak_end", "cumulative_spread"]],
             hovertemplate=(
                 "%{x|%Y-%m-%d} to %{customdata[0]|%Y-%m-%d}: %{y} weeks, "
@@ -73,11 +83,12 @@ def weekly_streaks(frame: pd.DataFrame, pair_id: str, through: date) -> go.Figur
         )
     )
     figure.add_hline(y=0, line={"color": "#444", "width": 1})
+    since = f", every streak since {frame['streak_start'].min():%Y-%m-%d}" if len(frame) else ""
     figure.update_layout(
         **LAYOUT,
         title=_title(
             f"Weekly outperformance streaks of {pair_id} "
-            f"(up: {long_symbol} leads, down: {short_symbol} leads)",
+            f"(up: {long_symbol} leads, down: {short_symbol} leads){since}",
             through,
         ),
         xaxis_title="Streak start (week)",
@@ -107,16 +118,16 @@ def rotation(frame: pd.DataFrame, through: date) -> go.Figure:
             showarrow=False,
             font={"size": 13, "color": "#555"},
         )
+    latest = {}
     for symbol, rows in frame.groupby("sector_symbol", sort=True):
         sizes = [6] * (len(rows) - 1) + [12]
+        latest[str(symbol)] = (rows["rs_ratio"].iloc[-1], rows["rs_momentum"].iloc[-1])
         figure.add_trace(
             go.Scatter(
                 x=rows["rs_ratio"],
                 y=rows["rs_momentum"],
-                mode="lines+markers+text",
+                mode="lines+markers",
                 marker={"size": sizes},
-                text=[""] * (len(rows) - 1) + [str(symbol)],
-                textposition="top center",
                 name=f"{symbol} ({rows['sector'].iloc[-1]})",
                 customdata=rows[["week_ending", "quadrant"]],
                 hovertemplate=(
@@ -124,6 +135,23 @@ def rotation(frame: pd.DataFrame, through: date) -> go.Figure:
                     "momentum %{y:.1f} (%{customdata[1]})<extra></extra>"
                 ),
             )
+        )
+    scale = (ROTATION_PLOT_PX[0] / (edge - low), ROTATION_PLOT_PX[1] / (edge - low))
+    for symbol, (dx, dy) in place_labels(latest, low, edge, scale).items():
+        x, y = latest[symbol]
+        figure.add_annotation(
+            x=x,
+            y=y,
+            ax=dx,
+            ay=dy,
+            text=symbol,
+            showarrow=True,
+            arrowhead=0,
+            arrowwidth=0.8,
+            arrowcolor="#777",
+            standoff=6,
+            font={"size": 12, "color": "#222"},
+            bgcolor="rgba(255,255,255,0.7)",
         )
     weeks = frame["week_ending"].nunique()
     figure.update_layout(
@@ -137,6 +165,75 @@ def rotation(frame: pd.DataFrame, through: date) -> go.Figure:
         yaxis={"title": "RS-momentum (index, 100 = steady)", "range": [low, edge]},
     )
     return figure
+
+
+# The rotation chart's plot area in pixels at the report's width (1100 px page; 600 px tall
+# less its margins and the legend below), used to keep the sector labels apart.
+ROTATION_PLOT_PX = (960.0, 382.0)
+LABEL_HEIGHT_PX = 18.0
+LABEL_CHAR_PX = 8.0
+# Where a label may sit, as pixel offsets of its centre from its dot (y grows downwards):
+# close around the dot first, then further out.
+LABEL_OFFSETS = [
+    (dx * reach, dy * reach)
+    for reach in (1.0, 1.8, 2.6, 3.4)
+    for dx, dy in ((0, -18), (0, 18), (30, 0), (-30, 0), (26, -18), (-26, -18), (26, 18),
+                   (-26, 18))
+]  # fmt: skip
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """The area two boxes (x0, y0, x1, y1) share."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(width, 0.0) * max(height, 0.0)
+
+
+def place_labels(
+    points: dict[str, tuple[float, float]],
+    low: float,
+    high: float,
+    scale: tuple[float, float],
+) -> dict[str, tuple[float, float]]:
+    """A pixel offset for each point's label so that no two labels and no label and dot meet.
+
+    Greedy, from the most crowded point out: each label takes the first offset of
+    LABEL_OFFSETS whose box stays inside the plot and clear of every dot and of the labels
+    already placed (or, if none is clear, the one that overlaps least).
+    """
+    pixel = {name: ((x - low) * scale[0], (high - y) * scale[1]) for name, (x, y) in points.items()}
+    dots = [(px - 7, py - 7, px + 7, py + 7) for px, py in pixel.values()]
+    width, height = (high - low) * scale[0], (high - low) * scale[1]
+
+    def crowding(name: str) -> float:
+        px, py = pixel[name]
+        return -sum(math.hypot(px - qx, py - qy) < 60 for qx, qy in pixel.values())
+
+    placed: list[tuple[float, float, float, float]] = []
+    offsets: dict[str, tuple[float, float]] = {}
+    for name in sorted(pixel, key=lambda n: (crowding(n), n)):
+        px, py = pixel[name]
+        half = (len(name) * LABEL_CHAR_PX + 8) / 2, LABEL_HEIGHT_PX / 2
+        best, best_cost = LABEL_OFFSETS[0], math.inf
+        for dx, dy in LABEL_OFFSETS:
+            box = (px + dx - half[0], py + dy - half[1], px + dx + half[0], py + dy + half[1])
+            outside = box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height
+            cost = sum(_overlap(box, other) for other in (*placed, *dots)) + 1e6 * outside
+            if cost < best_cost:
+                best, best_cost = (dx, dy), cost
+            if cost == 0:
+                break
+        dx, dy = best
+        placed.append((px + dx - half[0], py + dy - half[1], px + dx + half[0], py + dy + half[1]))
+        offsets[name] = best
+    return offsets
+
+
+def nice_step(span: float, ticks: int = 5) -> float:
+    """A round tick spacing (1, 2, 2.5 or 5 times a power of ten) giving about `ticks` ticks."""
+    raw = max(span, 1e-9) / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
 
 
 def fed_versus_small_caps(
@@ -194,6 +291,11 @@ def fed_versus_small_caps(
         )
     )
     start = frame["session_date"].min()
+    step = nice_step(frame["rs_rebased"].max() - frame["rs_rebased"].min())
+    ratio_range = [
+        math.floor(frame["rs_rebased"].min() / step) * step,
+        math.ceil(frame["rs_rebased"].max() / step) * step,
+    ]
     figure.update_layout(
         **LAYOUT,
         title=_title(
@@ -208,6 +310,10 @@ def fed_versus_small_caps(
             "overlaying": "y",
             "side": "right",
             "showgrid": False,
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": step,
+            "range": ratio_range,
         },
     )
     return figure

@@ -13,7 +13,6 @@ import pandas as pd
 STREAK_PAIR = "rut_vs_spx"
 SMALL_CAP_PAIR = "rut_vs_spx"
 ROTATION_TRAIL_WEEKS = 5
-STREAK_HISTORY_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,14 @@ def ytd_spreads(con: duckdb.DuckDBPyConnection, through: date) -> pd.DataFrame:
 
 
 def weekly_streaks(con: duckdb.DuckDBPyConnection, through: date) -> pd.DataFrame:
-    """Weekly streaks of the headline pair over the last few years, oldest first."""
+    """Every weekly streak of the headline pair through `through`, oldest first."""
     return _frame(
         con,
         "select streak_start, streak_end, leader, length, cumulative_spread, is_current "
         "from marts.outperformance_streaks "
-        "where pair_id = ? and frequency = 'weekly' "
-        "and streak_end >= ?::date - to_years(?) order by streak_start",
-        [STREAK_PAIR, through, STREAK_HISTORY_YEARS],
+        "where pair_id = ? and frequency = 'weekly' and streak_start <= ?::date "
+        "order by streak_start",
+        [STREAK_PAIR, through],
     )
 
 
