@@ -88,29 +88,30 @@ def main(argv: list[str] | None = None) -> int:
     log_path = None if verbose() else run_log_path(args.job, started_at)
     if log_path:
         print(f"{args.job}: the whole log goes to {log_path}", flush=True)
-    with (
-        open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,
-        output_to(log),
-        DagsterInstance.get() as instance,
-    ):
-        # A run killed earlier would otherwise keep the warehouse pool's slot for ever.
+    with DagsterInstance.get() as instance:
+        # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
+        # was recovered is said on the terminal.
         recover_interrupted_runs(instance)
         # The run is recorded against the partition of the last day it loads, so the UI's
         # per-day status of prices and rates stays true after `make run`.
         partition = Settings.from_env().end_date.isoformat()
-        result = execute_job(
-            reconstructable(JOBS[args.job]),
-            instance=instance,
-            run_config=run_config,
-            raise_on_error=False,
-            tags={"dagster/partition": partition, **run_tags()},
-        )
-        seconds = time.monotonic() - started
-        failed = [
-            event.step_key
-            for event in result.all_events
-            if event.is_step_failure and event.step_key
-        ]
+        with (
+            open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,
+            output_to(log),
+        ):
+            result = execute_job(
+                reconstructable(JOBS[args.job]),
+                instance=instance,
+                run_config=run_config,
+                raise_on_error=False,
+                tags={"dagster/partition": partition, **run_tags()},
+            )
+            seconds = time.monotonic() - started
+            failed = [
+                event.step_key
+                for event in result.all_events
+                if event.is_step_failure and event.step_key
+            ]
     status = f"run {result.run_id[:8]} of {args.job} " + (
         "succeeded" if result.success else "FAILED"
     )
