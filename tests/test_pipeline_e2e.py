@@ -184,25 +184,33 @@ def test_a_second_run_inserts_nothing_and_changes_nothing(built):
     assert _mart_checksums(path) == marts_before
 
 
-def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
+def _command_line_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m orchestration.run` on March 2024 of the sample, in a Dagster home of its own."""
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "WAREHOUSE_PATH": str(tmp_path / "cli.duckdb"),
-        "HISTORY_START": "2024-03-01",
-        "SAMPLE_END_DATE": "2024-03-28",
-    }
-    done = subprocess.run(
+    if not home.exists():
+        home.mkdir()
+        dagster_yaml = PROJECT_ROOT / "dagster_home" / "dagster.yaml"
+        (home / "dagster.yaml").write_text(dagster_yaml.read_text())
+    return subprocess.run(
         [sys.executable, "-m", "orchestration.run"],
-        env=env,
+        env={
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "WAREHOUSE_PATH": str(tmp_path / "cli.duckdb"),
+            "HISTORY_START": "2024-03-01",
+            "SAMPLE_END_DATE": "2024-03-28",
+            **env,
+        },
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
         timeout=300,
     )
+
+
+def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
+    home = tmp_path / "dagster_home"
+    done = _command_line_run(tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "refresh_all succeeded" in done.stdout
     assert "raw.prices" in done.stdout
@@ -248,39 +256,14 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
 
 
 def test_a_failed_command_line_run_names_the_step_and_its_error(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "WAREHOUSE_PATH": str(tmp_path / "cli.duckdb"),
-        "HISTORY_START": "2024-03-01",
-        "SAMPLE_END_DATE": "2024-03-28",
-        "PRICES_PROVIDER": "nowhere",
-    }
-    quiet = subprocess.run(
-        [sys.executable, "-m", "orchestration.run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
+    quiet = _command_line_run(tmp_path, PRICES_PROVIDER="nowhere")
     assert quiet.returncode == 1
     failed = [line for line in quiet.stdout.splitlines() if "FAILED" in line]
     assert failed[0].split()[:2] == ["load", "raw/prices"]
     assert "ProviderError: provider 'nowhere' is not known" in quiet.stdout
     assert len(quiet.stdout.splitlines()) <= 80
     # VERBOSE=1: Dagster's own log on the terminal, no file.
-    verbose = subprocess.run(
-        [sys.executable, "-m", "orchestration.run"],
-        env={**env, "VERBOSE": "1"},
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
+    verbose = _command_line_run(tmp_path, PRICES_PROVIDER="nowhere", VERBOSE="1")
     assert verbose.returncode == 1
     everything = verbose.stdout + verbose.stderr
     assert " - dagster - " in everything
