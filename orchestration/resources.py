@@ -15,6 +15,7 @@ from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging.version import Version
+from pydantic import Field
 
 from ingestion.config import Settings, warehouse_path_from_env
 from orchestration.dbt_project import warehouse_dbt_project
@@ -33,6 +34,14 @@ class MarketDataResource(ConfigurableResource):
     end_date: str | None = None
     lookback_sessions: int | None = None
     landing_file: str | None = None
+    reread_partitions: bool = Field(
+        default=True,
+        description=(
+            "A run over partitions re-reads every day of its months (a backfill). The "
+            "schedules turn this off: they read their lookback, and the month they target "
+            "records the load."
+        ),
+    )
     fred_api_key: str | None = None
     tiingo_api_key: str | None = None
 

@@ -22,6 +22,7 @@ from typing import TextIO
 from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
 
 from ingestion.config import Settings, serving_dir_from_env
+from orchestration.partitions import partitions_to_load
 from orchestration.recovery import recover_interrupted_runs, run_tags
 from orchestration.resources import default_warehouse_path
 from orchestration.summary import print_summary
@@ -31,6 +32,16 @@ from serving.report import REPORT_DIR, REPORT_FILE
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}}
 KEPT_LOGS = 30
+
+
+def partition_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags of one partition, or of a range of them loaded by one run."""
+    if first == last:
+        return {"dagster/partition": first}
+    return {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
 
 
 def verbose() -> bool:
@@ -92,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
         # was recovered is said on the terminal.
         recover_interrupted_runs(instance)
-        # The run is recorded against the partition of the last day it loads, so the UI's
-        # per-day status of prices and rates stays true after `make run`.
-        partition = Settings.from_env().end_date.isoformat()
+        # The run is recorded against the months it loads (the whole history on a first
+        # run, then the current month), so the UI's status of prices and rates stays true.
+        first, last = partitions_to_load(instance, Settings.from_env().end_date)
         with (
             open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,
             output_to(log),
@@ -104,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 instance=instance,
                 run_config=run_config,
                 raise_on_error=False,
-                tags={"dagster/partition": partition, **run_tags()},
+                tags={**partition_tags(first, last), **run_tags()},
             )
             seconds = time.monotonic() - started
             failed = [

@@ -20,6 +20,7 @@ from dagster import (
 
 from ingestion.calendar import is_session, sessions_before
 from orchestration.assets.maintenance import warehouse_file
+from orchestration.partitions import month_partition
 
 NEW_YORK = "America/New_York"
 WEEKLY_LOOKBACK_SESSIONS = 25
@@ -40,7 +41,10 @@ ingestion_job = define_asset_job(
     execution_timezone=NEW_YORK,
     job=ingestion_job,
     default_status=DefaultScheduleStatus.RUNNING,
-    description="18:30 New York on NYSE sessions: load the day's prices and rates.",
+    description=(
+        "18:30 New York on NYSE sessions: load the day's prices and rates (recorded on the "
+        "month's partition)."
+    ),
 )
 def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     day = context.scheduled_execution_time.astimezone(_zone()).date()
@@ -48,7 +52,8 @@ def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest
         return SkipReason(f"{day.isoformat()} is not an NYSE session (weekend or holiday)")
     return RunRequest(
         run_key=f"nightly-{day.isoformat()}",
-        partition_key=day.isoformat(),
+        partition_key=month_partition(day),
+        run_config=_reading_the_lookback(),
         tags={"session_date": day.isoformat()},
     )
 
@@ -69,13 +74,12 @@ def weekly_restatement_schedule(context: ScheduleEvaluationContext) -> RunReques
     last_session = sessions_before(day, 0)
     return RunRequest(
         run_key=f"weekly-{day.isoformat()}",
-        partition_key=last_session.isoformat(),
-        run_config={
-            "resources": {
-                "market_data": {"config": {"lookback_sessions": WEEKLY_LOOKBACK_SESSIONS}}
-            }
+        partition_key=month_partition(last_session),
+        run_config=_reading_the_lookback(lookback_sessions=WEEKLY_LOOKBACK_SESSIONS),
+        tags={
+            "session_date": last_session.isoformat(),
+            "lookback_sessions": str(WEEKLY_LOOKBACK_SESSIONS),
         },
-        tags={"lookback_sessions": str(WEEKLY_LOOKBACK_SESSIONS)},
     )
 
 
@@ -104,6 +108,11 @@ def weekly_compaction_schedule(context: ScheduleEvaluationContext) -> RunRequest
         run_key=f"compaction-{day.isoformat()}",
         run_config={"ops": {"maintenance__warehouse_file": {"config": {"force": True}}}},
     )
+
+
+def _reading_the_lookback(**config: object) -> dict[str, object]:
+    """Run config of a scheduled load: its month's partition, read from the lookback only."""
+    return {"resources": {"market_data": {"config": {"reread_partitions": False, **config}}}}
 
 
 def _zone():  # noqa: ANN202

@@ -38,8 +38,11 @@ def _tick(schedule, when: datetime):
 def test_nightly_schedule_runs_on_a_session():
     data = _tick(nightly_ingestion_schedule, datetime(2024, 3, 28, 18, 30, tzinfo=NEW_YORK))
     assert [r.run_key for r in data.run_requests] == ["nightly-2024-03-28"]
-    assert data.run_requests[0].tags["session_date"] == "2024-03-28"
-    assert data.run_requests[0].partition_key == "2024-03-28"
+    (request,) = data.run_requests
+    assert request.tags["session_date"] == "2024-03-28"
+    # Recorded on March's partition, but reading only the lookback, not the whole month.
+    assert request.partition_key == "2024-03-01"
+    assert request.run_config["resources"]["market_data"]["config"] == {"reread_partitions": False}
 
 
 def test_nightly_schedule_skips_a_holiday_and_a_weekend():
@@ -55,8 +58,12 @@ def test_weekly_schedule_rereads_a_longer_lookback():
     data = _tick(weekly_restatement_schedule, datetime(2024, 3, 30, 8, 0, tzinfo=NEW_YORK))
     (request,) = data.run_requests
     assert request.run_key == "weekly-2024-03-30"
-    assert request.partition_key == "2024-03-28"  # Good Friday: the week's last session
-    assert request.run_config["resources"]["market_data"]["config"]["lookback_sessions"] == 25
+    assert request.tags["session_date"] == "2024-03-28"  # Good Friday: the last session
+    assert request.partition_key == "2024-03-01"
+    assert request.run_config["resources"]["market_data"]["config"] == {
+        "reread_partitions": False,
+        "lookback_sessions": 25,
+    }
 
 
 def test_schedules_and_sensors_are_on_by_default():
@@ -69,7 +76,10 @@ def test_schedules_and_sensors_are_on_by_default():
 def _resources(path):
     return {
         **build_resources(str(path)),
-        "market_data": MarketDataResource(history_start="2024-03-01", end_date="2024-03-28"),
+        # As the nightly schedule runs it: March's partition, read from the lookback only.
+        "market_data": MarketDataResource(
+            history_start="2024-03-01", end_date="2024-03-28", reread_partitions=False
+        ),
     }
 
 
@@ -88,7 +98,7 @@ def test_automation_requests_staging_after_raw_updates_unless_a_blocking_check_f
         [*ingestion_assets, warehouse_dbt_models, prices_are_ohlc_consistent],
         resources=resources,
         instance=instance,
-        partition_key="2024-03-28",
+        partition_key="2024-03-01",
     )
     assert everything.success
     first = evaluate_automation_conditions(defs=automated, instance=instance)
@@ -102,7 +112,7 @@ def test_automation_requests_staging_after_raw_updates_unless_a_blocking_check_f
         resources=resources,
         instance=instance,
         selection=prices_only,
-        partition_key="2024-03-28",
+        partition_key="2024-03-01",
     ).success
     second = evaluate_automation_conditions(
         defs=automated, instance=instance, cursor=settled.cursor
@@ -123,7 +133,7 @@ def test_automation_requests_staging_after_raw_updates_unless_a_blocking_check_f
         instance=instance,
         selection=prices_only,
         raise_on_error=False,
-        partition_key="2024-03-28",
+        partition_key="2024-03-01",
     )
     assert not check.success  # a failed blocking check fails its run
     evaluations = check.get_asset_check_evaluations()

@@ -1,4 +1,4 @@
-"""Backfill: a range of daily partitions is re-read in one run, per-day status is recorded,
+"""Backfill: a range of monthly partitions is re-read in one run, its status is recorded,
 and marts rebuilt after it equal the marts of one full load (floats to 1e-12 relative: the
 rebuild is incremental, see tests/table_equality.py)."""
 
@@ -71,15 +71,15 @@ def test_a_backfilled_range_rebuilds_the_same_marts_as_a_full_load(tmp_path):
         instance=instance,
         selection=[RAW_PRICES, RAW_RATES],
         tags={
-            "dagster/asset_partition_range_start": "2024-03-01",
-            "dagster/asset_partition_range_end": "2024-03-15",
+            "dagster/asset_partition_range_start": "2024-02-01",
+            "dagster/asset_partition_range_end": "2024-03-01",
         },
     )
     assert backfill.success
-    # One run covered the whole range, and every day of it shows as materialized.
-    days = {f"2024-03-{d:02d}" for d in range(1, 16)}
-    assert days <= instance.get_materialized_partitions(RAW_PRICES)
-    assert days <= instance.get_materialized_partitions(RAW_RATES)
+    # One run covered the whole range, and both months of it show as materialized.
+    months = {"2024-02-01", "2024-03-01"}
+    assert months <= instance.get_materialized_partitions(RAW_PRICES)
+    assert months <= instance.get_materialized_partitions(RAW_RATES)
     with duckdb.connect(str(repaired), read_only=True) as con:
         window_start, window_end = con.execute(
             "select window_start, window_end from raw.load_log "
@@ -89,7 +89,8 @@ def test_a_backfilled_range_rebuilds_the_same_marts_as_a_full_load(tmp_path):
             "select count(*) from raw.prices where session_date between '2024-03-04' and "
             "'2024-03-08'"
         ).fetchone()
-    assert (str(window_start), str(window_end)) == ("2024-03-01", "2024-03-15")
+    # February and March re-read whole, up to the last completed session.
+    assert (str(window_start), str(window_end)) == ("2024-02-01", "2024-03-28")
     assert restored == 36 * 5
 
     models = [key for key in warehouse_dbt_models.keys]

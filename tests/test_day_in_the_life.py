@@ -28,10 +28,10 @@ pytestmark = pytest.mark.slow
 EVERYTHING = [*ingestion_assets, warehouse_dbt_models, *raw_checks]
 
 
-def _resources(path, end: str):
+def _resources(path, end: str, **config):
     return {
         **build_resources(str(path)),
-        "market_data": MarketDataResource(history_start="2024-02-01", end_date=end),
+        "market_data": MarketDataResource(history_start="2024-02-01", end_date=end, **config),
     }
 
 
@@ -44,7 +44,7 @@ def test_the_nightly_tick_carries_a_new_session_into_the_marts(warehouse_path):
     instance = DagsterInstance.ephemeral()
     day_n = _resources(warehouse_path, "2024-03-27")
     assert materialize(
-        EVERYTHING, resources=day_n, instance=instance, partition_key="2024-03-27"
+        EVERYTHING, resources=day_n, instance=instance, partition_key="2024-03-01"
     ).success
     assert str(_latest(warehouse_path, "select max(session_date) from marts.divergence_daily")) == (
         "2024-03-27"
@@ -70,7 +70,8 @@ def test_the_nightly_tick_carries_a_new_session_into_the_marts(warehouse_path):
     assert request.run_key == "nightly-2024-03-28"
 
     # The nightly job: calendar, prices and rates, with the checks of those assets.
-    day_n1 = _resources(warehouse_path, "2024-03-28")
+    scheduled = request.run_config["resources"]["market_data"]["config"]
+    day_n1 = _resources(warehouse_path, "2024-03-28", **scheduled)
     job_keys = [key for key in ingestion_job.selection.resolve(automated.resolve_asset_graph())]
     assert materialize(
         EVERYTHING,

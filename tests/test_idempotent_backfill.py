@@ -38,8 +38,8 @@ def test_a_backfill_of_a_loaded_range_changes_nothing(warehouse_path):
         instance=instance,
         selection=[AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"])],
         tags={
-            "dagster/asset_partition_range_start": "2024-03-01",
-            "dagster/asset_partition_range_end": "2024-03-15",
+            "dagster/asset_partition_range_start": "2024-02-01",
+            "dagster/asset_partition_range_end": "2024-03-01",
         },
     )
     assert backfill.success
@@ -51,7 +51,8 @@ def test_a_backfill_of_a_loaded_range_changes_nothing(warehouse_path):
         )
         for m in backfill.get_asset_materialization_events()
     }
-    # 11 sessions 2024-03-01 .. 03-15 for 36 instruments; rates from the sample's 5 series.
-    assert counts["raw/prices"] == (396, 0, 0)
+    # February and March to the 28th, 40 sessions, for 36 instruments; rates from the
+    # sample's 5 series.
+    assert counts["raw/prices"] == (1440, 0, 0)
     assert counts["raw/rates"][1:] == (0, 0)
     assert counts["raw/rates"][0] > 0

@@ -10,7 +10,7 @@ import duckdb
 import exchange_calendars as xcals
 import numpy as np
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
 from ingestion.paths import PROJECT_ROOT
 from tests.conftest import E2E_END, E2E_HISTORY_START, materialize_sample
@@ -210,23 +210,29 @@ def _command_line_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess
 
 def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     home = tmp_path / "dagster_home"
-    done = _command_line_run(tmp_path)
+    done = _command_line_run(tmp_path, HISTORY_START="2024-01-29")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "refresh_all succeeded" in done.stdout
     assert "raw.prices" in done.stdout
-    # 20 sessions in March 2024 up to the 28th, 36 instruments: 720 rows, 2024-03-01 .. 03-28.
+    # 43 sessions 2024-01-29 .. 03-28, 36 instruments: 1,548 rows.
     prices_row = next(line for line in done.stdout.splitlines() if "raw.prices " in line)
     assert [cell.strip() for cell in prices_row.split("│")[1:6]] == [
         "raw.prices",
         "table",
-        "720",
-        "2024-03-01",
+        "1,548",
+        "2024-01-29",
         "2024-03-28",
     ]
     with DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert [run.job_name for run in runs] == ["refresh_all"]
         assert runs[0].is_success
+        # One run over the three months it loaded, each recorded as materialized.
+        assert runs[0].tags["dagster/asset_partition_range_start"] == "2024-01-01"
+        assert runs[0].tags["dagster/asset_partition_range_end"] == "2024-03-01"
+        months = {"2024-01-01", "2024-02-01", "2024-03-01"}
+        for table in ("prices", "rates"):
+            assert instance.get_materialized_partitions(AssetKey(["raw", table])) == months
     # The terminal gets a line per step and the summary; the whole log goes to a file.
     lines = done.stdout.splitlines()
     assert len(lines) <= 80, done.stdout

@@ -22,8 +22,8 @@ from orchestration.freshness import with_freshness_policy
 LAYER_GROUPS = ("staging", "intermediate", "marts")
 
 
-# Eager, except that the daily-partitioned raw tables count as present once any day is
-# loaded (eager would wait for every day since HISTORY_START), and never on top of a
+# Eager, except that the month-partitioned raw tables count as present once any month is
+# loaded (eager would wait for every month since HISTORY_START), and never on top of a
 # failed blocking check.
 PARTITIONED_INPUTS = AssetSelection.assets(AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"]))
 MODEL_AUTOMATION = (

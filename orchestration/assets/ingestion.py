@@ -38,15 +38,15 @@ from ingestion.refresh import (
 )
 from ingestion.universe import load_universe
 from orchestration.freshness import ESTIMATES_FRESHNESS, RATES_FRESHNESS, SESSION_FRESHNESS
-from orchestration.partitions import DAILY_PARTITIONS
+from orchestration.partitions import MONTHLY_PARTITIONS
 from orchestration.resources import MarketDataResource
 
 WAREHOUSE_POOL = "warehouse"
 Refresh = Callable[[duckdb.DuckDBPyConnection, Settings, Callable[[str], None]], RefreshReport]
 
 
-def _daily_asset(**kwargs: object) -> Callable[..., object]:
-    """`@asset` over the daily partitions, a range of days loaded by one run.
+def _monthly_asset(**kwargs: object) -> Callable[..., object]:
+    """`@asset` over the monthly partitions, a range of months loaded by one run.
 
     Dagster 1.13 calls `backfill_policy` beta and warns each time the code location loads;
     the warning says nothing a user can act on, so it is silenced here and only here.
@@ -54,7 +54,7 @@ def _daily_asset(**kwargs: object) -> Callable[..., object]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BetaWarning)
         return asset(
-            partitions_def=DAILY_PARTITIONS,
+            partitions_def=MONTHLY_PARTITIONS,
             backfill_policy=BackfillPolicy.single_run(),
             **kwargs,  # type: ignore[arg-type]
         )
@@ -127,9 +127,11 @@ def _date_column(table: str) -> str:
     }[table]
 
 
-def partition_window(context: AssetExecutionContext) -> tuple[date, date] | None:
-    """The calendar days of the run's partition or partition range, if it has one."""
-    if not context.has_partition_key_range:
+def partition_window(
+    context: AssetExecutionContext, market_data: MarketDataResource
+) -> tuple[date, date] | None:
+    """The calendar days of the run's partitions, if it has some and re-reads them whole."""
+    if not context.has_partition_key_range or not market_data.reread_partitions:
         return None
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()
@@ -150,9 +152,11 @@ def _with_provider(
         if window is None:
             return refresh(con, provider, universe, settings, log)
         # A partition run loads up to the partition's last day (never past the last
-        # completed session) and re-reads at least its whole range.
+        # completed session) and re-reads at least its whole range (from HISTORY_START
+        # when that falls inside the first month).
         bounded = replace(settings, end_date=min(settings.end_date, window[1]))
-        return refresh(con, provider, universe, bounded, log, window_start=window[0])
+        start = max(window[0], settings.history_start)
+        return refresh(con, provider, universe, bounded, log, window_start=start)
 
     return run
 
@@ -178,7 +182,7 @@ def sessions(
     )
 
 
-@_daily_asset(
+@_monthly_asset(
     key=["raw", "prices"],
     freshness_policy=SESSION_FRESHNESS,
     check_specs=[
@@ -203,12 +207,14 @@ def prices(
         context,
         warehouse,
         market_data,
-        _with_provider(refresh_prices, "prices", market_data, partition_window(context)),
+        _with_provider(
+            refresh_prices, "prices", market_data, partition_window(context, market_data)
+        ),
         "every_symbol_loaded",
     )
 
 
-@_daily_asset(
+@_monthly_asset(
     key=["raw", "rates"],
     freshness_policy=RATES_FRESHNESS,
     check_specs=[
@@ -233,7 +239,7 @@ def rates(
         context,
         warehouse,
         market_data,
-        _with_provider(refresh_rates, "rates", market_data, partition_window(context)),
+        _with_provider(refresh_rates, "rates", market_data, partition_window(context, market_data)),
         "every_series_loaded",
     )
 
