@@ -17,16 +17,14 @@ run: manifest ## Build the warehouse from the configured provider (default: the 
 	$(BIN)/python -m orchestration.run refresh_all
 
 # Two workers (CI has two cores); a test file runs whole on one worker, so a module's
-# fixtures are built once. The tests that signal `make ui` run afterwards in pytest's own
-# process: on a worker inside `make test` their signals went unanswered. PYTEST_WORKERS=0
-# runs everything in one process.
+# fixtures are built once, and files marked `long` start first. The slowest tests are
+# listed at the end. PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
 test: manifest lint readers ## Install everything and run the whole test suite
 ifeq ($(PYTEST_WORKERS),0)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 else
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/test_ui_stops.py
-	$(BIN)/python -m pytest tests/test_ui_stops.py
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 endif
 
 UI_HOST ?= 127.0.0.1

@@ -40,6 +40,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked `long` first: a worker that drew one last would run on alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def universe() -> Universe:
     return load_universe()

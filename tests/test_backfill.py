@@ -12,7 +12,7 @@ from orchestration.checks import raw_checks
 from orchestration.resources import MarketDataResource, build_resources
 from tests.table_equality import assert_same_contents, table_contents
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 EVERYTHING = [*ingestion_assets, warehouse_dbt_models, *raw_checks]
 RAW_PRICES, RAW_RATES = AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"])

@@ -31,7 +31,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from ingestion.paths import PROJECT_ROOT
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 CRASH_RUN = PROJECT_ROOT / "tests" / "crash_run.py"
 HISTORY_START = "2024-02-01"

@@ -18,7 +18,7 @@ import pytest
 from tests.dbt_cli import run_dbt, target_path
 from tests.table_equality import assert_same_contents, table_contents
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 CHECKED_SCHEMAS = ("staging", "intermediate", "marts")
 SCHEMA_FILTER = "where schema_name in (" + ", ".join(f"'{s}'" for s in CHECKED_SCHEMAS) + ")"

@@ -19,7 +19,7 @@ import pytest
 from tests import mart_recomputation as recomputation
 from tests.dbt_cli import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def _mart(path: Path, mart: str, order: str) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from dagster import AssetKey, DagsterInstance
 from ingestion.paths import PROJECT_ROOT
 from tests.conftest import E2E_END, E2E_HISTORY_START, materialize_sample
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 # Sample-market closes of RUT around Good Friday 2024 (deterministic), and the return
 # between them worked by hand: (1065.89 - 1079.28) / 1079.28 = -13.39 / 1079.28.

@@ -16,7 +16,7 @@ from orchestration.checks import raw_checks
 from orchestration.resources import MarketDataResource, build_resources
 from tests.waiting import SAFETY_NET_SECONDS, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 EVERYTHING = [*ingestion_assets, warehouse_dbt_models, published_marts, *raw_checks]
 

@@ -1,4 +1,4 @@
-"""Ten nightly refreshes in a row through the real refresh_all job (`make soak` runs 60):
+"""Four nightly refreshes in a row through the real refresh_all job (`make soak` runs 60):
 the warehouse file stays within 1.25x of a fresh build of the same data, a reader of the
 serving file never fails, and every mart ends equal to a fresh build's."""
 
@@ -10,12 +10,14 @@ import pytest
 
 from ingestion.paths import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
-NIGHTLIES = 10
+# Enough for a publication per nightly under a reader and the file's growth between
+# compactions; `make soak` is the long measurement.
+NIGHTLIES = 4
 
 
-def test_ten_nightlies_keep_the_file_small_and_the_marts_exact(tmp_path):
+def test_nightlies_in_a_row_keep_the_file_small_and_the_marts_exact(tmp_path):
     out = tmp_path / "out"
     finished = subprocess.run(
         [

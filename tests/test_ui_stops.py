@@ -27,7 +27,7 @@ import pytest
 
 from ingestion.paths import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 # Waiting for events (the webserver answering, a run starting); two busy cores take well
 # over a minute to parse the dbt project and load the code location.
@@ -103,8 +103,10 @@ class UI:
             "LANDING_DIR": str(root / "landing"),
             "DO_NOT_TRACK": "1",
         }
-        # As a background job of a non-interactive shell starts: SIGINT ignored.
-        preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+        # As a background job of a non-interactive shell starts: SIGINT ignored. Otherwise
+        # as from a terminal, SIGINT at its default: an ignored SIGINT is inherited, and
+        # pytest may run under one (an xdist worker, a suite started with `&`).
+        disposition = signal.SIG_IGN if ignore_sigint else signal.SIG_DFL
         with self.log_path.open("wb") as log:
             # DAGSTER_HOME on the command line: the Makefile's own assignment overrides the
             # environment.
@@ -116,7 +118,7 @@ class UI:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=preexec,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),
             )
         self.processes: list[psutil.Process] = []
 
