@@ -24,7 +24,7 @@ from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
 from ingestion.config import Settings, serving_dir_from_env
 from orchestration.partitions import partitions_to_load
 from orchestration.recovery import recover_interrupted_runs, run_tags
-from orchestration.resources import default_warehouse_path
+from orchestration.shared import default_warehouse_path
 from orchestration.summary import print_summary
 from serving.paths import SERVING_FILE
 from serving.report import REPORT_DIR, REPORT_FILE

@@ -1,5 +1,6 @@
-"""Jobs. `refresh_all` runs every asset in one process, one step after another: each step
-writes the same DuckDB file, so parallel subprocesses would only queue for the lock."""
+"""Jobs across every domain. `refresh_all` runs every asset in one process, one step after
+another: each step writes the same DuckDB file, so parallel subprocesses would only queue
+for the lock."""
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
