@@ -14,7 +14,7 @@ from orchestration.defs.ingestion.schedules import (
     weekly_restatement_schedule,
 )
 from orchestration.defs.ingestion.sensors import estimates_landing_sensor
-from orchestration.defs.jobs import refresh_all
+from orchestration.defs.jobs import refresh_all_job
 from orchestration.defs.maintenance.assets import warehouse_file
 from orchestration.defs.maintenance.jobs import maintenance_job
 from orchestration.defs.maintenance.schedules import weekly_compaction_schedule
@@ -34,7 +34,7 @@ defs = Definitions(
         warehouse_file,
     ],
     asset_checks=raw_checks,
-    jobs=[refresh_all, ingestion_job, estimates_landing_job, maintenance_job],
+    jobs=[refresh_all_job, ingestion_job, estimates_landing_job, maintenance_job],
     schedules=[
         nightly_ingestion_schedule,
         weekly_restatement_schedule,

@@ -110,8 +110,8 @@ def test_every_dbt_data_test_is_an_asset_check():
     )
 
 
-def test_refresh_all_selects_every_asset():
-    job = defs.resolve_job_def("refresh_all")
+def test_refresh_all_job_selects_every_asset():
+    job = defs.resolve_job_def("refresh_all_job")
     assert job.executor_def.name == "in_process"
     selected = {node.name for node in job.graph.node_defs}
     # four ingestion assets, four raw checks, one dbt invocation, the publication, the
@@ -146,7 +146,7 @@ def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
 
 
 def test_the_dbt_step_takes_full_refresh_and_full_checks_switches():
-    job = defs.resolve_job_def("refresh_all")
+    job = defs.resolve_job_def("refresh_all_job")
     node = job.graph.node_named("warehouse_dbt_models")
     fields = node.definition.config_schema.as_field().config_type.fields
     assert set(fields) == {"full_refresh", "full_checks"}
