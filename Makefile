@@ -14,7 +14,7 @@ PIP_QUIET := $(if $(filter 1 true yes,$(VERBOSE)),,-qq)
 .PHONY: run test ui report docs manifest install readers lint format lock clean audit bench soak
 
 run: manifest ## Build the warehouse from the configured provider (default: the sample market)
-	$(BIN)/python -m orchestration.run refresh_all
+	$(BIN)/python -m orchestration.run refresh_all_job
 
 # Two workers (CI has two cores); a test file runs whole on one worker, so a module's
 # fixtures are built once, and files marked `long` start first. The slowest tests are
@@ -44,7 +44,7 @@ bench: install ## Benchmark at three sizes (+ the full size if measured); writes
 	$(BIN)/python -m bench --size small --size medium --size large --e2e-repeat 2 \
 		--out bench --merge bench/full/results.json
 
-# 60 nightly refresh_all runs of the sample market with a reader on the serving file, then
+# 60 nightly refresh_all_job runs of the sample market with a reader on the serving file, then
 # a fresh build to compare with (about 15 minutes on 2 cores); writes bench/soak/results.md.
 soak: manifest ## Soak: 60 nightlies; file size, reader errors and marts against a fresh build
 	$(BIN)/python -m bench.soak --nightlies 60 --out bench/soak
@@ -53,7 +53,7 @@ DOCS_WAREHOUSE := $(CURDIR)/data/docs/warehouse.duckdb
 docs: manifest ## Regenerate docs/queries.md from a sample warehouse with a fixed end date
 	rm -f $(DOCS_WAREHOUSE)
 	WAREHOUSE_PATH=$(DOCS_WAREHOUSE) SAMPLE_END_DATE=2026-11-20 HISTORY_START=2015-01-01 \
-		$(BIN)/python -m orchestration.run refresh_all
+		$(BIN)/python -m orchestration.run refresh_all_job
 	$(BIN)/python docs/queries.py $(DOCS_WAREHOUSE)
 
 $(BIN)/python:

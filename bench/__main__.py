@@ -41,8 +41,8 @@ NOTES = [
     "through the loader) and runs `dbt build` without --full-refresh on what the models "
     "are at the time of the run.",
     "- The default-universe figures run `dbt parse` and `python -m orchestration.run "
-    "refresh_all` (what `make run` does after installation) into an empty folder, then "
-    "refresh_all again one session later (the nightly refresh).",
+    "refresh_all_job` (what `make run` does after installation) into an empty folder, then "
+    "refresh_all_job again one session later (the nightly refresh).",
     "- The machine was shared with other work during the run (see the load averages): "
     "medians of interleaved runs damp it, but absolute times are pessimistic.",
     "- Where the time goes in the model SQL, with suggestions: `bench/hotspots.md`; what "

@@ -33,8 +33,8 @@ LABELS = {
     "pandas_long": "pandas long: the two marts",
     "pandas_wide": "pandas wide: the two marts",
     "nightly": "nightly increment: 1 session appended + dbt build",
-    "e2e_make_run": "make run (dbt parse + refresh_all), default universe",
-    "e2e_nightly": "nightly refresh_all, default universe",
+    "e2e_make_run": "make run (dbt parse + refresh_all_job), default universe",
+    "e2e_nightly": "nightly refresh_all_job, default universe",
 }
 
 

@@ -228,7 +228,7 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
 
 
 def run_e2e(workdir: Path, repeat: int, say: Say) -> dict[str, Any]:
-    """`make run` and a nightly refresh_all on the default universe, `repeat` times."""
+    """`make run` and a nightly refresh_all_job on the default universe, `repeat` times."""
     sessions = data.last_sessions(END_DATE.replace(year=END_DATE.year - 1), END_DATE, 2)
     cold, night = Measure("e2e_make_run"), Measure("e2e_nightly")
     for number in range(repeat):

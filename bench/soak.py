@@ -1,7 +1,7 @@
 """`python -m bench.soak [--nightlies 60] [--out bench/soak]`: many nightly refreshes in a row.
 
 The sample market is built up to `--nightlies` sessions before `--end`, then refreshed one
-session at a time through the real `refresh_all` job (ingestion, dbt build with its data
+session at a time through the real job `refresh_all_job` (ingestion, dbt build with its data
 tests, publication, report, compaction check), each run recorded in a Dagster instance of
 its own, as the nightly schedule would. Throughout, a reader process
 (`bench.soak_reader`) queries the serving file. Afterwards the same data is built fresh
@@ -122,7 +122,7 @@ def _output_to(log: TextIO) -> Any:
 
 
 class NightlyRunner:
-    """Runs refresh_all in this process against the warehouse the environment names.
+    """Runs refresh_all_job in this process against the warehouse the environment names.
 
     The code location binds the warehouse path when it is imported, so the environment
     is set before the first import of `orchestration`.
@@ -170,7 +170,7 @@ def _fresh_build(root: Path, history_start: date, end: date) -> int:
         "SAMPLE_END_DATE": end.isoformat(),
     }
     subprocess.run(
-        [sys.executable, "-m", "orchestration.run", "refresh_all"],
+        [sys.executable, "-m", "orchestration.run", "refresh_all_job"],
         cwd=PROJECT_ROOT,
         env=env,
         check=True,

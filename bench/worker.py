@@ -176,8 +176,8 @@ def _e2e_env(folder: Path, end: str) -> dict[str, str]:
 
 
 def e2e(spec: dict[str, Any]) -> dict[str, Any]:
-    """`make run` on the default universe (dbt parse, then refresh_all) into an empty
-    folder (cold), or refresh_all again one session later (nightly)."""
+    """`make run` on the default universe (dbt parse, then refresh_all_job) into an empty
+    folder (cold), or refresh_all_job again one session later (nightly)."""
     from ingestion.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
     folder = Path(spec["folder"])
@@ -192,7 +192,7 @@ def e2e(spec: dict[str, Any]) -> dict[str, Any]:
         commands.append(
             ([str(bin_dir / "dbt"), "parse", "--profiles-dir", ".", "--quiet"], DBT_PROJECT_DIR)
         )
-    commands.append(([sys.executable, "-m", "orchestration.run", "refresh_all"], PROJECT_ROOT))
+    commands.append(([sys.executable, "-m", "orchestration.run", "refresh_all_job"], PROJECT_ROOT))
     started = time.perf_counter()
     for command, cwd in commands:
         completed = subprocess.run(

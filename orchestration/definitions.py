@@ -6,25 +6,24 @@ the warehouse.
 
 from dagster import Definitions, colored_console_logger
 
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.assets.maintenance import warehouse_file
-from orchestration.assets.report import market_report
-from orchestration.assets.serving import published_marts
-from orchestration.checks import raw_checks
-from orchestration.freshness import freshness_overdue_sensor
-from orchestration.jobs import refresh_all
-from orchestration.landing_sensor import estimates_landing_job, estimates_landing_sensor
-from orchestration.progress import progress_logger
-from orchestration.resources import build_resources
-from orchestration.schedules import (
-    ingestion_job,
-    maintenance_job,
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import raw_checks
+from orchestration.defs.ingestion.jobs import estimates_landing_job, ingestion_job
+from orchestration.defs.ingestion.schedules import (
     nightly_ingestion_schedule,
-    weekly_compaction_schedule,
     weekly_restatement_schedule,
 )
-from orchestration.sensors import automation_sensor, run_failure_alert_sensor
+from orchestration.defs.ingestion.sensors import estimates_landing_sensor
+from orchestration.defs.jobs import refresh_all_job
+from orchestration.defs.maintenance.assets import warehouse_file
+from orchestration.defs.maintenance.jobs import maintenance_job
+from orchestration.defs.maintenance.schedules import weekly_compaction_schedule
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.defs.models.sensors import automation_sensor
+from orchestration.defs.monitoring.sensors import freshness_overdue_sensor, run_failure_alert_sensor
+from orchestration.defs.serving.assets import market_report, published_marts
+from orchestration.progress import progress_logger
+from orchestration.shared import build_resources
 
 defs = Definitions(
     assets=[
@@ -35,7 +34,7 @@ defs = Definitions(
         warehouse_file,
     ],
     asset_checks=raw_checks,
-    jobs=[refresh_all, ingestion_job, estimates_landing_job, maintenance_job],
+    jobs=[refresh_all_job, ingestion_job, estimates_landing_job, maintenance_job],
     schedules=[
         nightly_ingestion_schedule,
         weekly_restatement_schedule,

@@ -25,7 +25,7 @@ STEP_LABELS = {
 
 
 def step_label(step_key: str) -> str:
-    """A readable name for a step of refresh_all; raw checks read as `check <name>`."""
+    """A readable name for a step of refresh_all_job; raw checks read as `check <name>`."""
     if step_key in STEP_LABELS:
         return STEP_LABELS[step_key]
     for prefix in ("raw__prices_", "raw__rates_"):

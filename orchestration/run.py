@@ -1,6 +1,6 @@
 """Run a job of the code location from the command line and print what the warehouse holds.
 
-    python -m orchestration.run [job]     (default: refresh_all)
+    python -m orchestration.run [job]     (default: refresh_all_job)
 
 The run goes through the Dagster instance in DAGSTER_HOME, so it is recorded and shows
 up later in the UI. The terminal gets one line per step as it ends (with its time, any
@@ -24,7 +24,7 @@ from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
 from ingestion.config import Settings, serving_dir_from_env
 from orchestration.partitions import partitions_to_load
 from orchestration.recovery import recover_interrupted_runs, run_tags
-from orchestration.resources import default_warehouse_path
+from orchestration.shared import default_warehouse_path
 from orchestration.summary import print_summary
 from serving.paths import SERVING_FILE
 from serving.report import REPORT_DIR, REPORT_FILE
@@ -70,15 +70,15 @@ def output_to(log: TextIO | None) -> Iterator[None]:
 def refresh_all_job() -> JobDefinition:
     from orchestration.definitions import defs
 
-    return defs.resolve_job_def("refresh_all")
+    return defs.resolve_job_def("refresh_all_job")
 
 
-JOBS = {"refresh_all": refresh_all_job}
+JOBS = {"refresh_all_job": refresh_all_job}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("job", nargs="?", default="refresh_all", choices=sorted(JOBS))
+    parser.add_argument("job", nargs="?", default="refresh_all_job", choices=sorted(JOBS))
     parser.add_argument(
         "--full-refresh",
         action="store_true",

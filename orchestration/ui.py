@@ -4,7 +4,7 @@ Run as `python -m orchestration.ui <dagster dev options>`. On its own, `dagster 
 outlive the signal meant to stop it by minutes, or for good:
 
 - it returns without waiting for its code server, which on shutdown waits for the runs it
-  started to finish: with a `refresh_all` launched from the UI in progress, the code
+  started to finish: with a `refresh_all_job` launched from the UI in progress, the code
   server, its gRPC server and the run were still there a minute after the signal;
 - it maps SIGTERM to whatever handles SIGINT; started with SIGINT ignored (a background job
   of a non-interactive shell, some process supervisors), it ignores SIGTERM too, and all of

@@ -79,12 +79,11 @@ def materialize_sample(warehouse_path: Path, instance: Any, *, raise_on_error: b
     # Imported here: the code location reads dbt's manifest, parsed in pytest_sessionstart.
     from dagster import materialize
 
-    from orchestration.assets.dbt import warehouse_dbt_models
-    from orchestration.assets.ingestion import ingestion_assets
-    from orchestration.assets.report import market_report
-    from orchestration.assets.serving import published_marts
-    from orchestration.checks import raw_checks
-    from orchestration.resources import MarketDataResource, build_resources
+    from orchestration.defs.ingestion.assets import ingestion_assets
+    from orchestration.defs.ingestion.checks import raw_checks
+    from orchestration.defs.models.assets import warehouse_dbt_models
+    from orchestration.defs.serving.assets import market_report, published_marts
+    from orchestration.shared import MarketDataResource, build_resources
 
     resources = {
         **build_resources(str(warehouse_path)),

@@ -16,13 +16,16 @@ from dagster import (
     materialize,
 )
 
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.checks import prices_are_ohlc_consistent
 from orchestration.definitions import defs
-from orchestration.resources import MarketDataResource, build_resources
-from orchestration.schedules import nightly_ingestion_schedule, weekly_restatement_schedule
-from orchestration.sensors import run_failure_alert_sensor
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import prices_are_ohlc_consistent
+from orchestration.defs.ingestion.schedules import (
+    nightly_ingestion_schedule,
+    weekly_restatement_schedule,
+)
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.defs.monitoring.sensors import run_failure_alert_sensor
+from orchestration.shared import MarketDataResource, build_resources
 
 NEW_YORK = ZoneInfo("America/New_York")
 STG_PRICES = AssetKey(["staging", "stg_market__prices"])

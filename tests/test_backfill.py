@@ -6,10 +6,10 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.checks import raw_checks
-from orchestration.resources import MarketDataResource, build_resources
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import raw_checks
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.shared import MarketDataResource, build_resources
 from tests.table_equality import assert_same_contents, table_contents
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]

@@ -223,10 +223,10 @@ def test_a_compaction_killed_at_any_point_leaves_a_whole_warehouse(tmp_path, poi
 
 
 def test_the_weekly_schedule_forces_a_compaction_through_the_asset(tmp_path):
-    from orchestration.assets.maintenance import warehouse_file
     from orchestration.definitions import defs
-    from orchestration.resources import build_resources
-    from orchestration.schedules import weekly_compaction_schedule
+    from orchestration.defs.maintenance.assets import warehouse_file
+    from orchestration.defs.maintenance.schedules import weekly_compaction_schedule
+    from orchestration.shared import build_resources
 
     sunday = datetime(2024, 3, 31, 7, 0, tzinfo=NEW_YORK)
     context = build_schedule_context(

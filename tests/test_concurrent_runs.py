@@ -51,7 +51,7 @@ def test_a_manual_run_a_scheduled_run_and_a_sensor_run_at_once(tmp_path):
     }
     location = ["-m", "orchestration.definitions"]
     commands = {
-        "manual": [sys.executable, "-m", "orchestration.run", "refresh_all"],
+        "manual": [sys.executable, "-m", "orchestration.run", "refresh_all_job"],
         "schedule": [DAGSTER, "job", "execute", *location, "-j", "ingestion_job"],
         "sensor": [
             DAGSTER,
@@ -85,7 +85,7 @@ def test_a_manual_run_a_scheduled_run_and_a_sensor_run_at_once(tmp_path):
         assert sorted(run.job_name for run in runs) == [
             "estimates_landing_job",
             "ingestion_job",
-            "refresh_all",
+            "refresh_all_job",
         ]
         assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
         # Nobody holds the pool any more.

@@ -3,7 +3,7 @@ warehouse opens, every table (every symbol or series of a raw table) holds its o
 new content, the serving file is the last complete publication, and the next run ends with
 exactly the marts of a run that was never interrupted.
 
-The pipeline is the real one (`python -m orchestration.run refresh_all` with its Dagster
+The pipeline is the real one (`python -m orchestration.run refresh_all_job` with its Dagster
 instance and dagster.yaml), run through tests/crash_run.py, which stops it at a chosen
 point and says so by creating a marker file; the test then kills its whole process group
 (dbt included), as a crash of the machine or container would. Every kill point is a
@@ -94,13 +94,13 @@ def _wait_for_group_exit(group: int, timeout: float = 60.0) -> None:
 
 
 def _run(root: Path, end: str, point: str = "none") -> tuple[str, str]:
-    """Run refresh_all; with a crash point, SIGKILL it there. Returns (stdout, marker)."""
+    """Run refresh_all_job; with a crash point, SIGKILL it there. Returns (stdout, marker)."""
     marker = root / f"reached-{point.replace(':', '-')}"
     marker.unlink(missing_ok=True)
     log = root / f"run-{point.replace(':', '-')}-{time.monotonic_ns()}.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, str(CRASH_RUN), point, str(marker), "refresh_all"],
+            [sys.executable, str(CRASH_RUN), point, str(marker), "refresh_all_job"],
             cwd=PROJECT_ROOT,
             env=_env(root, end),
             stdout=out,
@@ -322,7 +322,7 @@ def test_killed_in_a_load_in_dbt_and_in_a_publication_then_the_next_run_complete
 
     # 4. The next run completes: the marts and the publication of an uninterrupted run.
     out, _ = _run(work, NEW_END)
-    assert "refresh_all succeeded" in out
+    assert "refresh_all_job succeeded" in out
     assert _marts(_state(warehouse)) == _marts(new)
     assert _serving_marts(work) == _marts(new_serving)
     assert not list((work / "serving").glob(".*.tmp*"))

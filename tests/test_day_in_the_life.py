@@ -16,12 +16,13 @@ from dagster import (
     materialize,
 )
 
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.checks import raw_checks
 from orchestration.definitions import defs
-from orchestration.resources import MarketDataResource, build_resources
-from orchestration.schedules import ingestion_job, nightly_ingestion_schedule
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import raw_checks
+from orchestration.defs.ingestion.jobs import ingestion_job
+from orchestration.defs.ingestion.schedules import nightly_ingestion_schedule
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.shared import MarketDataResource, build_resources
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ import sys
 from dagster import AssetKey, Definitions
 
 from ingestion.paths import DBT_PROJECT_DIR
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.definitions import defs
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.shared import WAREHOUSE_POOL
 
 RAW = {"sessions", "prices", "rates", "earnings_estimates"}
 STAGING = {
@@ -110,8 +110,8 @@ def test_every_dbt_data_test_is_an_asset_check():
     )
 
 
-def test_refresh_all_selects_every_asset():
-    job = defs.resolve_job_def("refresh_all")
+def test_refresh_all_job_selects_every_asset():
+    job = defs.resolve_job_def("refresh_all_job")
     assert job.executor_def.name == "in_process"
     selected = {node.name for node in job.graph.node_defs}
     # four ingestion assets, four raw checks, one dbt invocation, the publication, the
@@ -138,7 +138,7 @@ def test_importing_the_code_location_does_not_open_the_warehouse(tmp_path):
 def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
     from pathlib import Path
 
-    from orchestration.resources import dbt_executable
+    from orchestration.shared import dbt_executable
 
     found = Path(dbt_executable())
     assert found.name == "dbt"
@@ -146,7 +146,7 @@ def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
 
 
 def test_the_dbt_step_takes_full_refresh_and_full_checks_switches():
-    job = defs.resolve_job_def("refresh_all")
+    job = defs.resolve_job_def("refresh_all_job")
     node = job.graph.node_named("warehouse_dbt_models")
     fields = node.definition.config_schema.as_field().config_type.fields
     assert set(fields) == {"full_refresh", "full_checks"}
@@ -157,7 +157,7 @@ def test_the_dbt_step_takes_full_refresh_and_full_checks_switches():
 def test_the_dbt_resource_knows_its_version_without_asking_the_cli():
     import re
 
-    from orchestration.resources import WarehouseDbtCliResource, build_resources
+    from orchestration.shared import WarehouseDbtCliResource, build_resources
 
     dbt = build_resources()["dbt"]
     assert isinstance(dbt, WarehouseDbtCliResource)

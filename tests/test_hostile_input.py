@@ -381,11 +381,11 @@ def test_the_marts_are_rebuilt_and_published_without_the_refused_rows(tmp_path, 
     RUT and the drop alone; every dbt test passes and the marts are published."""
     from dagster import AssetCheckSeverity, DagsterInstance, materialize
 
-    from orchestration.assets.dbt import warehouse_dbt_models
-    from orchestration.assets.ingestion import ingestion_assets
-    from orchestration.assets.serving import published_marts
-    from orchestration.checks import raw_checks
-    from orchestration.resources import MarketDataResource, build_resources
+    from orchestration.defs.ingestion.assets import ingestion_assets
+    from orchestration.defs.ingestion.checks import raw_checks
+    from orchestration.defs.models.assets import warehouse_dbt_models
+    from orchestration.defs.serving.assets import published_marts
+    from orchestration.shared import MarketDataResource, build_resources
 
     root = tmp_path / "vendor"
     vendor_folder(root, universe, date(2026, 6, 1), date(2026, 8, 28))

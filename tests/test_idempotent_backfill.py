@@ -7,8 +7,8 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.resources import MarketDataResource, build_resources
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.shared import MarketDataResource, build_resources
 
 pytestmark = pytest.mark.slow
 

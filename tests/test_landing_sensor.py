@@ -7,9 +7,9 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, build_sensor_context, materialize
 
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.landing_sensor import estimates_landing_sensor
-from orchestration.resources import MarketDataResource, build_resources
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.sensors import estimates_landing_sensor
+from orchestration.shared import MarketDataResource, build_resources
 
 GOOD = (
     "as_of_date,universe,fiscal_year,eps_growth_pct,source\n"

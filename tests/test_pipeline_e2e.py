@@ -212,7 +212,7 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     home = tmp_path / "dagster_home"
     done = _command_line_run(tmp_path, HISTORY_START="2024-01-29")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "refresh_all succeeded" in done.stdout
+    assert "refresh_all_job succeeded" in done.stdout
     assert "raw.prices" in done.stdout
     # 43 sessions 2024-01-29 .. 03-28, 36 instruments: 1,548 rows.
     prices_row = next(line for line in done.stdout.splitlines() if "raw.prices " in line)
@@ -225,7 +225,7 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     ]
     with DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
-        assert [run.job_name for run in runs] == ["refresh_all"]
+        assert [run.job_name for run in runs] == ["refresh_all_job"]
         assert runs[0].is_success
         # One run over the three months it loaded, each recorded as materialized.
         assert runs[0].tags["dagster/asset_partition_range_start"] == "2024-01-01"
@@ -240,7 +240,7 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     assert "warning" not in done.stdout.lower()
     log = Path(lines[-1].removeprefix("Log: "))
     assert log.parent == home / "logs"
-    assert lines[0] == f"refresh_all: the whole log goes to {log}"
+    assert lines[0] == f"refresh_all_job: the whole log goes to {log}"
     steps = [line.split()[:-3] for line in lines if line.startswith("  ") and "ok" in line]
     assert [" ".join(step) for step in steps] == [
         "load raw/earnings_estimates",

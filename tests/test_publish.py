@@ -11,11 +11,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from ingestion.paths import PROJECT_ROOT
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.assets.serving import published_marts
-from orchestration.checks import raw_checks
-from orchestration.resources import MarketDataResource, build_resources
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import raw_checks
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.defs.serving.assets import published_marts
+from orchestration.shared import MarketDataResource, build_resources
 
 pytestmark = pytest.mark.slow
 

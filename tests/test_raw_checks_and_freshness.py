@@ -11,15 +11,15 @@ from ingestion.config import Settings
 from ingestion.loader import connect, ensure_raw_schema
 from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import refresh_prices, refresh_rates, refresh_sessions
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.checks import (
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import (
     prices_are_ohlc_consistent,
     prices_have_no_extreme_moves,
     prices_have_no_missing_sessions,
     rates_are_plausible,
 )
-from orchestration.freshness import EXPECTATIONS, overdue
-from orchestration.resources import MarketDataResource, build_resources
+from orchestration.defs.monitoring.freshness import EXPECTATIONS, overdue
+from orchestration.shared import MarketDataResource, build_resources
 
 QUIET = lambda _message: None  # noqa: E731
 

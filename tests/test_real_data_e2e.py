@@ -8,10 +8,10 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from ingestion.paths import PROJECT_ROOT
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.checks import raw_checks
-from orchestration.resources import MarketDataResource, build_resources
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import raw_checks
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.shared import MarketDataResource, build_resources
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 MISSING = ["AMD", "ANF", "CSCO", "ONEQ", "PARR", "TXRH"]  # per the folder's README

@@ -18,7 +18,9 @@ def _dead_pid() -> int:
 
 
 def _run(instance, run_id: str, tags: dict[str, str], status=DagsterRunStatus.STARTED):
-    instance.add_run(DagsterRun(job_name="refresh_all", run_id=run_id, status=status, tags=tags))
+    instance.add_run(
+        DagsterRun(job_name="refresh_all_job", run_id=run_id, status=status, tags=tags)
+    )
     instance.event_log_storage.claim_concurrency_slot("warehouse", run_id, "raw__prices")
 
 
@@ -43,4 +45,4 @@ def test_dead_runs_are_failed_and_their_slots_freed(tmp_path):
         assert instance.get_run_by_id("elsewhere").status == DagsterRunStatus.STARTED
         holders = {slot.run_id for slot in storage.get_concurrency_info("warehouse").claimed_slots}
         assert holders == {"alive", "elsewhere"}
-        assert messages == ["run dead of refresh_all was interrupted; marked failed"]
+        assert messages == ["run dead of refresh_all_job was interrupted; marked failed"]

@@ -14,9 +14,9 @@ import duckdb
 from dagster import DagsterInstance, build_run_status_sensor_context, materialize
 
 from ingestion.paths import PROJECT_ROOT
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.resources import build_resources
-from orchestration.sensors import run_failure_alert_sensor
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.monitoring.sensors import run_failure_alert_sensor
+from orchestration.shared import build_resources
 
 FRED_KEY = "fredcanary5f2d8c1e9b7a4630"
 TIINGO_KEY = "tiingocanary0c4b9e2f7a1d5836"

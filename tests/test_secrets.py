@@ -5,8 +5,8 @@ import json
 
 from dagster import DagsterInstance, materialize
 
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.resources import build_resources
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.shared import build_resources
 
 CANARY = "canarykey0123456789abcdef0123456"
 

@@ -9,11 +9,11 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 
-from orchestration.assets.dbt import warehouse_dbt_models
-from orchestration.assets.ingestion import ingestion_assets
-from orchestration.assets.serving import published_marts
-from orchestration.checks import raw_checks
-from orchestration.resources import MarketDataResource, build_resources
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import raw_checks
+from orchestration.defs.models.assets import warehouse_dbt_models
+from orchestration.defs.serving.assets import published_marts
+from orchestration.shared import MarketDataResource, build_resources
 from tests.waiting import SAFETY_NET_SECONDS, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]

@@ -1,4 +1,4 @@
-"""Four nightly refreshes in a row through the real refresh_all job (`make soak` runs 60):
+"""Four nightly refreshes in a row through the real job refresh_all_job (`make soak` runs 60):
 the warehouse file stays within 1.25x of a fresh build of the same data, a reader of the
 serving file never fails, and every mart ends equal to a fresh build's."""
 

@@ -166,12 +166,12 @@ class UI:
         self._wait_for("answer from the webserver", answers)
 
     def start_run(self) -> None:
-        """Launch `refresh_all` from the UI and wait until it is running."""
+        """Launch `refresh_all_job` from the UI and wait until it is running."""
         run_ids: list[str] = []
         selector = {
             "repositoryLocationName": "market_divergence",
             "repositoryName": "__repository__",
-            "jobName": "refresh_all",
+            "jobName": "refresh_all_job",
         }
 
         def launched() -> bool:

@@ -2,14 +2,19 @@
 
 from pathlib import Path
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from ingestion.compaction import DEFAULT_GROWTH_RATIO, compact_if_grown
-from orchestration.assets.dbt import MODEL_AUTOMATION
-from orchestration.assets.ingestion import WAREHOUSE_POOL
-from orchestration.assets.serving import published_marts
+from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL
 
 
 class CompactionConfig(Config):
@@ -26,7 +31,7 @@ class CompactionConfig(Config):
 
 @asset(
     key=["maintenance", "warehouse_file"],
-    deps=[published_marts],
+    deps=[AssetKey(["serving", "published_marts"])],
     group_name="maintenance",
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},

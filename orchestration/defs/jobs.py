@@ -1,10 +1,11 @@
-"""Jobs. `refresh_all` runs every asset in one process, one step after another: each step
-writes the same DuckDB file, so parallel subprocesses would only queue for the lock."""
+"""Jobs across every domain. `refresh_all_job` runs every asset in one process, one step
+after another: each step writes the same DuckDB file, so parallel subprocesses would only
+queue for the lock."""
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-refresh_all = define_asset_job(
-    name="refresh_all",
+refresh_all_job = define_asset_job(
+    name="refresh_all_job",
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
     description=(

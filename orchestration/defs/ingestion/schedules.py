@@ -1,38 +1,26 @@
-"""Schedules: after the US close on NYSE sessions, a weekly re-read for restatements, and
-a weekly compaction of the warehouse file.
+"""Ingestion schedules: after the US close on NYSE sessions, and a weekly re-read for
+restatements.
 
-The first two refresh only the raw tables; dbt staging and marts follow through
-declarative automation once ingestion has finished, instead of a second schedule guessing
-when.
+Both refresh only the raw tables; dbt staging and marts follow through declarative
+automation once ingestion has finished, instead of a second schedule guessing when.
 """
 
+from zoneinfo import ZoneInfo
+
 from dagster import (
-    AssetKey,
-    AssetSelection,
     DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
-    define_asset_job,
-    in_process_executor,
     schedule,
 )
 
 from ingestion.calendar import is_session, sessions_before
-from orchestration.assets.maintenance import warehouse_file
+from orchestration.defs.ingestion.jobs import ingestion_job
 from orchestration.partitions import month_partition
+from orchestration.shared import NEW_YORK
 
-NEW_YORK = "America/New_York"
 WEEKLY_LOOKBACK_SESSIONS = 25
-
-ingestion_job = define_asset_job(
-    name="ingestion_job",
-    selection=AssetSelection.assets(
-        AssetKey(["raw", "sessions"]), AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"])
-    ),
-    executor_def=in_process_executor,
-    description="Refresh the calendar, prices and rates from the configured providers.",
-)
 
 
 @schedule(
@@ -47,7 +35,7 @@ ingestion_job = define_asset_job(
     ),
 )
 def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    day = context.scheduled_execution_time.astimezone(_zone()).date()
+    day = context.scheduled_execution_time.astimezone(ZoneInfo(NEW_YORK)).date()
     if not is_session(day):
         return SkipReason(f"{day.isoformat()} is not an NYSE session (weekend or holiday)")
     return RunRequest(
@@ -70,7 +58,7 @@ def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest
     ),
 )
 def weekly_restatement_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    day = context.scheduled_execution_time.astimezone(_zone()).date()
+    day = context.scheduled_execution_time.astimezone(ZoneInfo(NEW_YORK)).date()
     last_session = sessions_before(day, 0)
     return RunRequest(
         run_key=f"weekly-{day.isoformat()}",
@@ -83,39 +71,6 @@ def weekly_restatement_schedule(context: ScheduleEvaluationContext) -> RunReques
     )
 
 
-maintenance_job = define_asset_job(
-    name="maintenance_job",
-    selection=AssetSelection.assets(warehouse_file),
-    executor_def=in_process_executor,
-    description="Compact the warehouse file (see the maintenance/warehouse_file asset).",
-)
-
-
-@schedule(
-    name="weekly_compaction_schedule",
-    cron_schedule="0 7 * * 0",
-    execution_timezone=NEW_YORK,
-    job=maintenance_job,
-    default_status=DefaultScheduleStatus.RUNNING,
-    description=(
-        "Sunday 07:00 New York, when no session is loading: compact the warehouse file "
-        "whatever its size, so it starts the week at the size of a fresh build."
-    ),
-)
-def weekly_compaction_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    day = context.scheduled_execution_time.astimezone(_zone()).date()
-    return RunRequest(
-        run_key=f"compaction-{day.isoformat()}",
-        run_config={"ops": {"maintenance__warehouse_file": {"config": {"force": True}}}},
-    )
-
-
 def _reading_the_lookback(**config: object) -> dict[str, object]:
     """Run config of a scheduled load: its month's partition, read from the lookback only."""
     return {"resources": {"market_data": {"config": {"reread_partitions": False, **config}}}}
-
-
-def _zone():  # noqa: ANN202
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(NEW_YORK)

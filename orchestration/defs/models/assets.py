@@ -1,40 +1,18 @@
-"""The dbt project as Dagster assets: seeds, staging (and later marts), with dbt tests as checks."""
+"""The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests
+as asset checks, rebuilt by declarative automation once their inputs are refreshed."""
 
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AssetSelection,
-    AssetSpec,
-    AutomationCondition,
-    Config,
-)
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, AutomationCondition, Config
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from orchestration.assets.ingestion import WAREHOUSE_POOL
-from orchestration.dbt_project import warehouse_dbt_project
-from orchestration.freshness import with_freshness_policy
+from orchestration.dbt_project import dbt_asset_key, warehouse_dbt_project
+from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL, with_freshness_policy
 
 LAYER_GROUPS = ("staging", "intermediate", "marts")
-
-
-# Eager, except that the month-partitioned raw tables count as present once any month is
-# loaded (eager would wait for every month since HISTORY_START), and never on top of a
-# failed blocking check.
-PARTITIONED_INPUTS = AssetSelection.assets(AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"]))
-MODEL_AUTOMATION = (
-    (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated())
-    .since_last_handled()
-    .with_label("an input was refreshed")
-    & ~AutomationCondition.any_deps_missing().ignore(PARTITIONED_INPUTS)
-    & ~AutomationCondition.any_deps_in_progress()
-    & ~AutomationCondition.in_progress()
-    & AutomationCondition.all_deps_blocking_checks_passed()
-)
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -44,7 +22,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
-        return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return dbt_asset_key(dbt_resource_props)
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None

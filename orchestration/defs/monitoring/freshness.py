@@ -1,9 +1,9 @@
-"""How fresh each layer must be, declared for the UI and checked by a sensor.
+"""How fresh each layer must be, judged on the XNYS calendar by the overdue sensor.
 
-Prices and marts must hold the last completed NYSE session a few hours after its close;
-rates within about one business day; estimates within 35 days. The declared policies show
-in the Dagster UI. Cron policies know weekends but not holidays, so the overdue sensor
-judges prices and marts against the XNYS calendar itself.
+Prices and marts must hold the last completed NYSE session three hours after its close;
+rates must be under four days old, estimates under 35 days. The same expectations are
+declared as freshness policies (orchestration/shared.py), which the Dagster UI shows;
+their cron knows weekends but not holidays, hence this judgement of its own.
 """
 
 from collections.abc import Iterable
@@ -11,50 +11,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from dagster import (
-    AssetKey,
-    AssetSpec,
-    DagsterInstance,
-    DefaultSensorStatus,
-    FreshnessPolicy,
-    SensorEvaluationContext,
-    SkipReason,
-    apply_freshness_policy,
-    sensor,
-)
+from dagster import AssetKey, DagsterInstance
 
 from ingestion.calendar import last_completed_session, sessions_before, xnys
 
-NEW_YORK = "America/New_York"
 SESSION_GRACE = timedelta(hours=3)
-
-SESSION_FRESHNESS = FreshnessPolicy.cron(
-    deadline_cron="30 21 * * 1-5",
-    lower_bound_delta=timedelta(hours=5, minutes=30),
-    timezone=NEW_YORK,
-)
-RATES_FRESHNESS = FreshnessPolicy.time_window(
-    fail_window=timedelta(days=4), warn_window=timedelta(days=2)
-)
-ESTIMATES_FRESHNESS = FreshnessPolicy.time_window(
-    fail_window=timedelta(days=35), warn_window=timedelta(days=32)
-)
-
-
-def with_freshness_policy(spec: AssetSpec) -> AssetSpec:
-    """The declared policy of a raw table or mart; other assets keep none."""
-    policy = {
-        ("raw", "prices"): SESSION_FRESHNESS,
-        ("raw", "rates"): RATES_FRESHNESS,
-        ("raw", "earnings_estimates"): ESTIMATES_FRESHNESS,
-    }.get(tuple(spec.key.path))
-    if policy is None and spec.key.path[0] == "marts":
-        policy = SESSION_FRESHNESS
-    return apply_freshness_policy(spec, policy) if policy is not None else spec
 
 
 @dataclass(frozen=True)
 class Expectation:
+    """How recent an asset's last materialization must be: as of the last session's close
+    (plus the grace), or within `max_age`."""
+
     key: AssetKey
     kind: str  # "session" or "window"
     max_age: timedelta | None = None
@@ -108,16 +76,3 @@ EXPECTATIONS: list[Expectation] = [
     Expectation(AssetKey(["marts", "divergence_daily"]), "session"),
     Expectation(AssetKey(["marts", "market_pulse_daily"]), "session"),
 ]
-
-
-@sensor(
-    name="freshness_overdue_sensor",
-    minimum_interval_seconds=15 * 60,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Logs every asset that is later than its freshness expectation.",
-)
-def freshness_overdue_sensor(context: SensorEvaluationContext) -> SkipReason:
-    late = overdue(context.instance, EXPECTATIONS, datetime.now(UTC))
-    for sentence in late:
-        context.log.warning(f"overdue: {sentence}")
-    return SkipReason("overdue: " + "; ".join(late) if late else "everything is fresh")

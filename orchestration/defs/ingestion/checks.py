@@ -6,7 +6,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 from dagster_duckdb import DuckDBResource
 
 from ingestion.universe import load_universe
-from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.shared import WAREHOUSE_POOL
 
 # What counts as an extreme daily move depends on what moves: an index's worst day on
 # record is the -20.5 % of 19 October 1987, a leveraged-free ETF follows its index or

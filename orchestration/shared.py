@@ -1,17 +1,35 @@
-"""Resources: the DuckDB warehouse, the market-data settings, and the dbt CLI."""
+"""What the domains of the code location share; asset modules import it, never each other.
+
+- `WAREHOUSE_POOL`: every step that writes the warehouse holds the `warehouse` pool, which
+  dagster_home/dagster.yaml limits to one step at a time (DuckDB allows one writer per file).
+- `MODEL_AUTOMATION`: when dbt models, the publication, the report and the compaction
+  follow their inputs.
+- The freshness policies the raw tables and marts declare (the overdue sensor, in
+  `defs/monitoring`, judges them against the XNYS calendar).
+- The resources: the DuckDB warehouse, the market-data settings, and the dbt CLI.
+"""
 
 import os
 import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource, EnvVar
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    AssetSpec,
+    AutomationCondition,
+    ConfigurableResource,
+    EnvVar,
+    FreshnessPolicy,
+    apply_freshness_policy,
+)
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging.version import Version
@@ -19,6 +37,50 @@ from pydantic import Field
 
 from ingestion.config import Settings, warehouse_path_from_env
 from orchestration.dbt_project import warehouse_dbt_project
+
+WAREHOUSE_POOL = "warehouse"
+NEW_YORK = "America/New_York"
+
+# Eager, except that the month-partitioned raw tables count as present once any month is
+# loaded (eager would wait for every month since HISTORY_START), and never on top of a
+# failed blocking check.
+PARTITIONED_INPUTS = AssetSelection.assets(AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"]))
+MODEL_AUTOMATION = (
+    (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated())
+    .since_last_handled()
+    .with_label("an input was refreshed")
+    & ~AutomationCondition.any_deps_missing().ignore(PARTITIONED_INPUTS)
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+    & AutomationCondition.all_deps_blocking_checks_passed()
+)
+
+# Prices and marts must hold the last completed NYSE session a few hours after its close;
+# rates within about one business day; estimates within 35 days. Cron policies know
+# weekends but not holidays.
+SESSION_FRESHNESS = FreshnessPolicy.cron(
+    deadline_cron="30 21 * * 1-5",
+    lower_bound_delta=timedelta(hours=5, minutes=30),
+    timezone=NEW_YORK,
+)
+RATES_FRESHNESS = FreshnessPolicy.time_window(
+    fail_window=timedelta(days=4), warn_window=timedelta(days=2)
+)
+ESTIMATES_FRESHNESS = FreshnessPolicy.time_window(
+    fail_window=timedelta(days=35), warn_window=timedelta(days=32)
+)
+
+
+def with_freshness_policy(spec: AssetSpec) -> AssetSpec:
+    """The declared policy of a raw table or mart; other assets keep none."""
+    policy = {
+        ("raw", "prices"): SESSION_FRESHNESS,
+        ("raw", "rates"): RATES_FRESHNESS,
+        ("raw", "earnings_estimates"): ESTIMATES_FRESHNESS,
+    }.get(tuple(spec.key.path))
+    if policy is None and spec.key.path[0] == "marts":
+        policy = SESSION_FRESHNESS
+    return apply_freshness_policy(spec, policy) if policy is not None else spec
 
 
 class MarketDataResource(ConfigurableResource):

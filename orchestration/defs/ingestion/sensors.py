@@ -7,27 +7,17 @@ import json
 import os
 
 from dagster import (
-    AssetKey,
-    AssetSelection,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    define_asset_job,
-    in_process_executor,
     sensor,
 )
 
 from ingestion.config import Settings
 from ingestion.landing import estimates_zone
-
-estimates_landing_job = define_asset_job(
-    name="estimates_landing_job",
-    selection=AssetSelection.assets(AssetKey(["raw", "earnings_estimates"])),
-    executor_def=in_process_executor,
-    description="Load one file dropped into the estimates landing zone.",
-)
+from orchestration.defs.ingestion.jobs import estimates_landing_job
 
 
 def _content_hash(path: os.PathLike[str]) -> str:

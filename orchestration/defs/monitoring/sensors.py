@@ -1,31 +1,27 @@
-"""Sensors: marts follow ingestion by declarative automation, and failed runs raise alerts.
+"""Monitoring sensors: failed runs raise alerts, and late assets are logged as overdue.
 
 A failed run is always logged; with ALERT_WEBHOOK_URL set, a JSON body (run id, job,
-failed assets, error summary) is posted there too.
+failed assets, error summary) is posted there too. Freshness is judged against the
+expectations in `freshness.py`.
 """
 
 import os
+from datetime import UTC, datetime
 
 import httpx
 from dagster import (
     AssetKey,
-    AssetSelection,
-    AutomationConditionSensorDefinition,
     DagsterEventType,
     DefaultSensorStatus,
     RunFailureSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
     run_failure_sensor,
+    sensor,
 )
 
 from ingestion.http import hide_in_logs
-
-automation_sensor = AutomationConditionSensorDefinition(
-    name="automation_sensor",
-    target=AssetSelection.all(),
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    description="Requests dbt staging and marts when their inputs have been refreshed.",
-)
+from orchestration.defs.monitoring.freshness import EXPECTATIONS, overdue
 
 
 def failure_payload(context: RunFailureSensorContext) -> dict[str, object]:
@@ -82,3 +78,16 @@ def run_failure_alert_sensor(context: RunFailureSensorContext) -> None:
     except httpx.HTTPError as exc:
         # The URL may hold a token: name the failure, never the address.
         context.log.error(f"alert webhook failed: {type(exc).__name__}")
+
+
+@sensor(
+    name="freshness_overdue_sensor",
+    minimum_interval_seconds=15 * 60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Logs every asset that is later than its freshness expectation.",
+)
+def freshness_overdue_sensor(context: SensorEvaluationContext) -> SkipReason:
+    late = overdue(context.instance, EXPECTATIONS, datetime.now(UTC))
+    for sentence in late:
+        context.log.warning(f"overdue: {sentence}")
+    return SkipReason("overdue: " + "; ".join(late) if late else "everything is fresh")

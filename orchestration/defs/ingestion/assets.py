@@ -37,11 +37,15 @@ from ingestion.refresh import (
     refresh_sessions,
 )
 from ingestion.universe import load_universe
-from orchestration.freshness import ESTIMATES_FRESHNESS, RATES_FRESHNESS, SESSION_FRESHNESS
 from orchestration.partitions import MONTHLY_PARTITIONS
-from orchestration.resources import MarketDataResource
+from orchestration.shared import (
+    ESTIMATES_FRESHNESS,
+    RATES_FRESHNESS,
+    SESSION_FRESHNESS,
+    WAREHOUSE_POOL,
+    MarketDataResource,
+)
 
-WAREHOUSE_POOL = "warehouse"
 Refresh = Callable[[duckdb.DuckDBPyConnection, Settings, Callable[[str], None]], RefreshReport]
 
 

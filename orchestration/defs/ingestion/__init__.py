@@ -1,0 +1,1 @@
+"""Ingestion: the raw tables, their checks, the ingestion schedules and the landing sensor."""

@@ -1,0 +1,1 @@
+"""Maintenance: the warehouse file, compacted after publications and every week."""

@@ -1,0 +1,1 @@
+"""Monitoring: alerts on failed runs, and the sensor that logs overdue assets."""
