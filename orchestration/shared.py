@@ -26,7 +26,6 @@ from dagster import (
     AssetSpec,
     AutomationCondition,
     ConfigurableResource,
-    EnvVar,
     FreshnessPolicy,
     apply_freshness_policy,
 )
@@ -173,10 +172,6 @@ class WarehouseDbtCliResource(DbtCliResource):
     @cached_property
     def _cli_version(self) -> Version:
         return Version(version("dbt-core"))
-
-
-def _secret(name: str) -> EnvVar | None:
-    return EnvVar(name) if os.environ.get(name) else None
 
 
 def build_resources(
