@@ -106,7 +106,12 @@ class WarehouseError(RuntimeError):
 
 
 class LoadError(RuntimeError):
-    """A load failed and was rolled back; the table holds what it held before."""
+    """A load failed and was rolled back; the table holds what it held before. `load_id`
+    is the raw.load_log row that recorded the failure, when one was written."""
+
+    def __init__(self, message: str, load_id: str | None = None) -> None:
+        super().__init__(message)
+        self.load_id = load_id
 
 
 @dataclass(frozen=True)
@@ -311,7 +316,7 @@ def load_frame(
         con.commit()
     except Exception as exc:
         con.rollback()
-        record_failure(
+        logged = record_failure(
             con,
             asset=asset,
             provider=provider,
@@ -324,7 +329,8 @@ def load_frame(
         )
         raise LoadError(
             f"provider {provider!r}: loading {len(frame)} rows into raw.{table} for "
-            f"{window[0]} .. {window[1]} failed, nothing was changed: {exc}"
+            f"{window[0]} .. {window[1]} failed, nothing was changed: {exc}",
+            load_id=logged,
         ) from exc
     return result
 

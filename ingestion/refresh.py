@@ -31,7 +31,7 @@ import pandas as pd
 from ingestion.calendar import sessions_before, sessions_between, xnys
 from ingestion.config import Settings
 from ingestion.landing import estimates_zone, process_landing_zone
-from ingestion.loader import LoadResult, load_frame, record_failure
+from ingestion.loader import LoadError, LoadResult, load_frame, record_failure
 from ingestion.providers import MarketDataProvider
 from ingestion.schemas import ESTIMATES, PRICES, RATES, SESSIONS, Dataset, validate
 from ingestion.universe import Universe
@@ -195,14 +195,15 @@ def _run(
                 )
             except Exception as exc:  # one key's failure must not lose the others
                 message = str(exc)
-                record_failure(
-                    con,
-                    asset=asset,
-                    provider=report.provider,
-                    window=(start, end),
-                    error=message,
-                    scope=key,
-                )
+                if not (isinstance(exc, LoadError) and exc.load_id):  # the loader logged it
+                    record_failure(
+                        con,
+                        asset=asset,
+                        provider=report.provider,
+                        window=(start, end),
+                        error=message,
+                        scope=key,
+                    )
                 report.failures[key] = message
                 log(f"{report.provider}: {key}: FAILED: {message.splitlines()[0]}")
                 continue
