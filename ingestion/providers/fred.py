@@ -37,6 +37,7 @@ import pandas as pd
 
 from ingestion.http import HttpClient, HttpSettings, LandingZone
 from ingestion.providers.base import ProviderError
+from ingestion.providers.common import check_window, concat_sorted
 
 if TYPE_CHECKING:
     from ingestion.providers import ProviderContext
@@ -321,8 +322,7 @@ class FredProvider:
         return parse(body, series_id, code, start, end)
 
     def rates(self, series: list[str], start: date, end: date) -> pd.DataFrame:
-        if end < start:
-            raise ProviderError(f"{NAME}: window end {end} is before its start {start}")
+        check_window(NAME, start, end)
         frames = []
         for series_id in sorted(set(series)):
             code = self._code(series_id)
@@ -334,10 +334,7 @@ class FredProvider:
                 if scrubbed == str(exc):
                     raise
                 raise ProviderError(scrubbed) from None
-        if not frames:
-            return empty_rates()
-        frame = pd.concat(frames, ignore_index=True)
-        return frame.sort_values(["series_id", "observation_date"], ignore_index=True)
+        return concat_sorted(frames, ["series_id", "observation_date"], empty_rates())
 
     def prices(self, symbols: list[str], start: date, end: date) -> pd.DataFrame:
         raise ProviderError(f"{NAME} does not serve prices")
