@@ -3,7 +3,7 @@
 The zone is `Settings.landing_dir / "estimates"` (see `estimates_zone`). Every `*.csv` file
 directly in it is taken in name order. A file is read with the documented estimates
 columns (as_of_date, universe, fiscal_year, eps_growth_pct and an optional source, empty
-meaning "landing"; see `ingestion.providers.files.read_estimate_rows`), validated against
+meaning "landing"; see `ingestion.providers.estimates_csv`), validated against
 `schemas.ESTIMATES` and loaded into raw.earnings_estimates in one transaction; a row whose
 as_of_date is after today in New York rejects the file (a snapshot cannot come from the
 future), its error naming the line and the date. Loads are
@@ -32,7 +32,8 @@ import pandas as pd
 
 from ingestion.config import Settings
 from ingestion.loader import LoadResult, load_frame
-from ingestion.providers.files import FileFormatError, estimates_frame, read_estimate_rows
+from ingestion.providers.csv_reading import FileFormatError
+from ingestion.providers.estimates_csv import estimates_frame, read_estimate_rows
 from ingestion.schemas import ESTIMATES, FrameValidationError, validate
 
 PROVIDER = "landing"
