@@ -1,0 +1,145 @@
+"""The raw tables, column by column: names, types, NOT NULL and primary keys, once.
+
+Everything else is derived from these definitions: the DDL (`RawTable.ddl`), the types
+the loader casts a frame to (`RawTable.column_types`) and the frame schemas checked at the
+provider boundary (`ingestion.schemas`). Every table a refresh loads also stamps each row
+with the time and the id of the load that wrote it (`STAMP_COLUMNS`); `raw.load_log`
+records each load.
+"""
+
+from dataclasses import dataclass
+
+SCHEMA = "raw"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a raw table."""
+
+    name: str
+    sql_type: str  # as DuckDB stores it
+    nullable: bool = False
+
+
+STAMP_COLUMNS = (Column("ingested_at", "timestamp"), Column("load_id", "varchar"))
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One table of the raw schema. `columns` are those a provider's frame holds, in
+    table order; with `stamped`, the `STAMP_COLUMNS` follow them."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    stamped: bool = True
+
+    @property
+    def stored_columns(self) -> tuple[Column, ...]:
+        return (*self.columns, *STAMP_COLUMNS) if self.stamped else self.columns
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        return {column.name: column.sql_type for column in self.stored_columns}
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.stored_columns if column.name == name)
+
+    @property
+    def ddl(self) -> str:
+        """`create table if not exists`; a one-column key is declared on its column."""
+        inline = len(self.primary_key) == 1
+        lines = []
+        for column in self.stored_columns:
+            line = f"{column.name} {column.sql_type}" + ("" if column.nullable else " not null")
+            lines.append(
+                line + (" primary key" if inline and column.name in self.primary_key else "")
+            )
+        if not inline:
+            lines.append(f"primary key ({', '.join(self.primary_key)})")
+        body = ",\n".join(f"            {line}" for line in lines)
+        return f"\n        create table if not exists {SCHEMA}.{self.name} (\n{body}\n        )"
+
+
+def logged_name(table: str) -> str:
+    """How raw.load_log's `asset` column names a table: `raw/<table>`."""
+    return f"{SCHEMA}/{table}"
+
+
+PRICES = RawTable(
+    "prices",
+    (
+        Column("symbol", "varchar"),
+        Column("session_date", "date"),
+        Column("open", "double", nullable=True),
+        Column("high", "double", nullable=True),
+        Column("low", "double", nullable=True),
+        Column("close", "double"),
+        Column("adj_close", "double", nullable=True),
+        Column("volume", "bigint", nullable=True),
+        Column("source", "varchar"),
+    ),
+    primary_key=("symbol", "session_date"),
+)
+
+RATES = RawTable(
+    "rates",
+    (
+        Column("series_id", "varchar"),
+        Column("observation_date", "date"),
+        Column("value", "double"),
+        Column("source", "varchar"),
+    ),
+    primary_key=("series_id", "observation_date"),
+)
+
+EARNINGS_ESTIMATES = RawTable(
+    "earnings_estimates",
+    (
+        Column("universe", "varchar"),
+        Column("fiscal_year", "integer"),
+        Column("as_of_date", "date"),
+        Column("eps_growth_pct", "double"),
+        Column("source", "varchar"),
+    ),
+    primary_key=("universe", "fiscal_year", "as_of_date"),
+)
+
+SESSIONS = RawTable(
+    "sessions",
+    (
+        Column("session_date", "date"),
+        Column("market_open_at", "timestamp"),
+        Column("market_close_at", "timestamp"),
+        Column("is_early_close", "boolean"),
+        Column("source", "varchar"),
+    ),
+    primary_key=("session_date",),
+)
+
+LOAD_LOG = RawTable(
+    "load_log",
+    (
+        Column("load_id", "varchar"),
+        Column("asset", "varchar"),
+        Column("provider", "varchar"),
+        Column("window_start", "date", nullable=True),
+        Column("window_end", "date", nullable=True),
+        Column("rows_received", "bigint"),
+        Column("rows_inserted", "bigint"),
+        Column("rows_updated", "bigint"),
+        Column("rows_unchanged", "bigint"),
+        Column("status", "varchar"),
+        Column("error", "varchar", nullable=True),
+        Column("started_at", "timestamp"),
+        Column("finished_at", "timestamp"),
+        # The symbol or series of each load; warehouses older than it gain it on opening.
+        Column("scope", "varchar", nullable=True),
+    ),
+    primary_key=("load_id",),
+    stamped=False,
+)
+
+TABLES: dict[str, RawTable] = {
+    table.name: table for table in (PRICES, RATES, EARNINGS_ESTIMATES, SESSIONS, LOAD_LOG)
+}
