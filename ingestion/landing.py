@@ -35,10 +35,9 @@ from ingestion.loader import LoadResult, load_frame
 from ingestion.providers.csv_reading import FileFormatError
 from ingestion.providers.estimates_csv import estimates_frame, read_estimate_rows
 from ingestion.schemas import ESTIMATES, FrameValidationError, validate
+from ingestion.tables import logged_name
 
 PROVIDER = "landing"
-ASSET = "raw/earnings_estimates"
-TABLE = "earnings_estimates"
 MAX_FILE_BYTES = 10 * 1024 * 1024
 FILE_NAME = re.compile(r"[A-Za-z0-9._-]+\.csv")
 ARCHIVE = "archive"
@@ -175,10 +174,10 @@ def _process_file(
     try:
         result = load_frame(
             con,
-            table=TABLE,
+            table=ESTIMATES.table,
             dataset=ESTIMATES,
             frame=frame,
-            asset=ASSET,
+            asset=logged_name(ESTIMATES.table),
             provider=PROVIDER,
             window=(as_of.min().date(), as_of.max().date()),
         )

@@ -9,7 +9,8 @@ import pytest
 from ingestion.config import Settings
 from ingestion.providers.base import ProviderError
 from ingestion.providers.sample import SampleProvider
-from ingestion.refresh import RefreshError, refresh_prices
+from ingestion.refresh import refresh_prices
+from ingestion.runner import RefreshError
 
 QUIET = lambda _message: None  # noqa: E731
 
