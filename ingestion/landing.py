@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 
 from ingestion.config import Settings
-from ingestion.loader import LoadResult, load_frame
+from ingestion.loader import LoadResult, LoadTotals, load_frame
 from ingestion.providers.csv_reading import FileFormatError
 from ingestion.providers.estimates_csv import estimates_frame, read_estimate_rows
 from ingestion.schemas import ESTIMATES, FrameValidationError, validate
@@ -63,7 +63,7 @@ class LandedFile:
 
 
 @dataclass
-class LandingReport:
+class LandingReport(LoadTotals):
     """What one pass over the zone did, for logs and the run summary."""
 
     zone: Path
@@ -72,27 +72,13 @@ class LandingReport:
     failed: dict[str, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
 
-    @property
-    def received(self) -> int:
-        return sum(f.result.received for f in self.loaded)
-
-    @property
-    def inserted(self) -> int:
-        return sum(f.result.inserted for f in self.loaded)
-
-    @property
-    def updated(self) -> int:
-        return sum(f.result.updated for f in self.loaded)
-
-    @property
-    def unchanged(self) -> int:
-        return sum(f.result.unchanged for f in self.loaded)
+    def load_results(self) -> list[LoadResult]:
+        return [f.result for f in self.loaded]
 
     def summary(self) -> str:
         text = (
             f"landing zone {self.zone}: {len(self.loaded)} file(s) loaded ({self.received} rows: "
-            f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged), "
-            f"{len(self.quarantined)} quarantined"
+            f"{self.changes()}), {len(self.quarantined)} quarantined"
         )
         if self.quarantined:
             text += f" ({', '.join(sorted(self.quarantined))})"

@@ -13,6 +13,7 @@ whose counts disagree raises LoadError naming the table and the counts, and roll
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -52,6 +53,29 @@ class LoadResult:
     @property
     def changed(self) -> bool:
         return bool(self.inserted or self.updated)
+
+
+def _summed(count: str) -> property:
+    def total(self: "LoadTotals") -> int:
+        return sum(getattr(result, count) for result in self.load_results())
+
+    return property(total, doc=f"Rows {count}, summed over the loads.")
+
+
+class LoadTotals:
+    """The row counts of a report's loads (`load_results`), summed."""
+
+    received = _summed("received")
+    inserted = _summed("inserted")
+    updated = _summed("updated")
+    unchanged = _summed("unchanged")
+
+    def load_results(self) -> Iterable[LoadResult]:
+        raise NotImplementedError
+
+    def changes(self) -> str:
+        """`N inserted, N updated, N unchanged`, as the summaries say it."""
+        return f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

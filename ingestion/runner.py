@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from ingestion.boundary import check_asked_for
-from ingestion.loader import LoadError, LoadResult, load_frame, record_failure
+from ingestion.loader import LoadError, LoadResult, LoadTotals, load_frame, record_failure
 from ingestion.planning import Window
 from ingestion.schemas import Dataset, validate
 from ingestion.tables import logged_name
@@ -26,7 +26,7 @@ Log = Callable[[str], None]
 
 
 @dataclass
-class RefreshReport:
+class RefreshReport(LoadTotals):
     """What one refresh of one raw table did, for logs, metadata and the run summary."""
 
     table: str
@@ -36,21 +36,8 @@ class RefreshReport:
     failures: dict[str, str] = field(default_factory=dict)
     restated: list[str] = field(default_factory=list)
 
-    @property
-    def received(self) -> int:
-        return sum(r.received for r in self.loads)
-
-    @property
-    def inserted(self) -> int:
-        return sum(r.inserted for r in self.loads)
-
-    @property
-    def updated(self) -> int:
-        return sum(r.updated for r in self.loads)
-
-    @property
-    def unchanged(self) -> int:
-        return sum(r.unchanged for r in self.loads)
+    def load_results(self) -> list[LoadResult]:
+        return self.loads
 
     @property
     def window(self) -> tuple[date | None, date | None]:
@@ -61,15 +48,15 @@ class RefreshReport:
     def summary(self) -> str:
         start, end = self.window
         span = f"{start} .. {end}" if start else "nothing to fetch"
-        text = (
+        parts = [
             f"raw.{self.table} from {self.provider} ({span}): {self.received} rows received, "
-            f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
-        )
+            f"{self.changes()}"
+        ]
         if self.restated:
-            text += f"; history reloaded for {', '.join(self.restated)}"
+            parts.append(f"history reloaded for {', '.join(self.restated)}")
         if self.failures:
-            text += f"; FAILED for {', '.join(sorted(self.failures))}"
-        return text
+            parts.append(f"FAILED for {', '.join(sorted(self.failures))}")
+        return "; ".join(parts)
 
 
 class RefreshError(RuntimeError):

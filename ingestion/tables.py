@@ -66,75 +66,93 @@ def logged_name(table: str) -> str:
     return f"{SCHEMA}/{table}"
 
 
+def _columns(spec: str) -> tuple[Column, ...]:
+    """Columns from lines of `name type`, with `null` after the type of a nullable one."""
+    columns = []
+    for line in spec.strip().splitlines():
+        name, sql_type, *nullable = line.split()
+        columns.append(Column(name, sql_type, nullable=nullable == ["null"]))
+    return tuple(columns)
+
+
 PRICES = RawTable(
     "prices",
-    (
-        Column("symbol", "varchar"),
-        Column("session_date", "date"),
-        Column("open", "double", nullable=True),
-        Column("high", "double", nullable=True),
-        Column("low", "double", nullable=True),
-        Column("close", "double"),
-        Column("adj_close", "double", nullable=True),
-        Column("volume", "bigint", nullable=True),
-        Column("source", "varchar"),
+    _columns(
+        """
+        symbol            varchar
+        session_date      date
+        open              double     null
+        high              double     null
+        low               double     null
+        close             double
+        adj_close         double     null
+        volume            bigint     null
+        source            varchar
+        """
     ),
     primary_key=("symbol", "session_date"),
 )
 
 RATES = RawTable(
     "rates",
-    (
-        Column("series_id", "varchar"),
-        Column("observation_date", "date"),
-        Column("value", "double"),
-        Column("source", "varchar"),
+    _columns(
+        """
+        series_id         varchar
+        observation_date  date
+        value             double
+        source            varchar
+        """
     ),
     primary_key=("series_id", "observation_date"),
 )
 
 EARNINGS_ESTIMATES = RawTable(
     "earnings_estimates",
-    (
-        Column("universe", "varchar"),
-        Column("fiscal_year", "integer"),
-        Column("as_of_date", "date"),
-        Column("eps_growth_pct", "double"),
-        Column("source", "varchar"),
+    _columns(
+        """
+        universe          varchar
+        fiscal_year       integer
+        as_of_date        date
+        eps_growth_pct    double
+        source            varchar
+        """
     ),
     primary_key=("universe", "fiscal_year", "as_of_date"),
 )
 
 SESSIONS = RawTable(
     "sessions",
-    (
-        Column("session_date", "date"),
-        Column("market_open_at", "timestamp"),
-        Column("market_close_at", "timestamp"),
-        Column("is_early_close", "boolean"),
-        Column("source", "varchar"),
+    _columns(
+        """
+        session_date      date
+        market_open_at    timestamp
+        market_close_at   timestamp
+        is_early_close    boolean
+        source            varchar
+        """
     ),
     primary_key=("session_date",),
 )
 
 LOAD_LOG = RawTable(
     "load_log",
-    (
-        Column("load_id", "varchar"),
-        Column("asset", "varchar"),
-        Column("provider", "varchar"),
-        Column("window_start", "date", nullable=True),
-        Column("window_end", "date", nullable=True),
-        Column("rows_received", "bigint"),
-        Column("rows_inserted", "bigint"),
-        Column("rows_updated", "bigint"),
-        Column("rows_unchanged", "bigint"),
-        Column("status", "varchar"),
-        Column("error", "varchar", nullable=True),
-        Column("started_at", "timestamp"),
-        Column("finished_at", "timestamp"),
-        # The symbol or series of each load; warehouses older than it gain it on opening.
-        Column("scope", "varchar", nullable=True),
+    _columns(
+        """
+        load_id           varchar
+        asset             varchar
+        provider          varchar
+        window_start      date       null
+        window_end        date       null
+        rows_received     bigint
+        rows_inserted     bigint
+        rows_updated      bigint
+        rows_unchanged    bigint
+        status            varchar
+        error             varchar    null
+        started_at        timestamp
+        finished_at       timestamp
+        scope             varchar    null
+        """
     ),
     primary_key=("load_id",),
     stamped=False,

@@ -19,6 +19,8 @@ import pandas as pd
 
 from ingestion.calendar import future_date_problem
 
+# One end of a window of dates; None leaves that side open.
+Bound = date | None
 # Spellings of "no value" in vendor exports (FRED writes "."; Yahoo once wrote "null").
 MISSING = frozenset({"", ".", "null", "nan", "na", "n/a", "none"})
 DATE_TEXT = re.compile(r"^(\d{4})(-?)(\d{2})\2(\d{2})(?:[T ].*)?$")
@@ -141,7 +143,7 @@ def check_not_future(day: date, today: date, where: str, column: str) -> None:
         raise FileFormatError(f"{where}: {column} {problem}")
 
 
-def between(day: date, start: date | None, end: date | None) -> bool:
+def between(day: date, start: Bound, end: Bound) -> bool:
     return (start is None or day >= start) and (end is None or day <= end)
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ingestion.calendar import CALENDAR_START, session_date_problem, today_in_new_york
 from ingestion.providers.csv_reading import (
+    Bound,
     FileFormatError,
     between,
     check_not_future,
@@ -125,8 +126,8 @@ def parse_price_csv(
     *,
     symbol: str,
     file: str,
-    start: date | None = None,
-    end: date | None = None,
+    start: Bound = None,
+    end: Bound = None,
     today: date | None = None,
 ) -> pd.DataFrame:
     """A prices frame (schema PRICES, source "files") for the rows in [start, end].
@@ -219,8 +220,8 @@ def parse_rate_csv(
     series_id: str,
     file: str,
     value_columns: Iterable[str] = (),
-    start: date | None = None,
-    end: date | None = None,
+    start: Bound = None,
+    end: Bound = None,
     today: date | None = None,
 ) -> pd.DataFrame:
     """A rates frame from a FRED CSV (`observation_date,<ID>` or `DATE,<ID>`).
