@@ -117,6 +117,7 @@ class _KeyLoader:
     log: Log
 
     def load(self, key: str, window: Window) -> LoadResult:
+        """Fetch the key's rows for `window`, validate and check them, and load them."""
         steps = self.steps
         frame = validate(steps.fetch([key], *window), steps.dataset, steps.provider)
         status = "success"
