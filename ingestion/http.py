@@ -35,6 +35,10 @@ SAFE_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 REDACTED = b"<redacted>"
 SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "access_token"})
 SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
+# `name=value` of a secret parameter in a URL, whatever the value's length.
+SECRET_QUERY_VALUE = re.compile(
+    rf"\b((?:{'|'.join(sorted(SECRET_PARAMS))})=)[^&\s\"']+", re.IGNORECASE
+)
 MIN_SECRET_CHARS = 8  # shorter values would redact ordinary text
 
 
@@ -49,8 +53,9 @@ def secret_values(headers: Mapping[str, str], params: Mapping[str, str] | None) 
 
 
 class _HideSecrets(logging.Filter):
-    """Replaces registered secret values in the records of a logger (httpx logs every
-    request URL at INFO, and a webhook URL or a query-string key is a credential)."""
+    """Replaces registered secret values, and the value of any key-like query parameter,
+    in the records of a logger (httpx logs every request URL at INFO, and a webhook URL or
+    a query-string key is a credential)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,7 +63,7 @@ class _HideSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        hidden = message
+        hidden = SECRET_QUERY_VALUE.sub(rf"\g<1>{REDACTED.decode()}", message)
         for secret in sorted(self.secrets, key=len, reverse=True):
             hidden = hidden.replace(secret, REDACTED.decode())
         if hidden != message:

@@ -3,7 +3,7 @@
 The zone is `Settings.landing_dir / "estimates"` (see `estimates_zone`). Every `*.csv` file
 directly in it is taken in name order. A file is read with the documented estimates
 columns (as_of_date, universe, fiscal_year, eps_growth_pct and an optional source, empty
-meaning "landing"; see `ingestion.providers.files.read_estimate_rows`), validated against
+meaning "landing"; see `ingestion.providers.estimates_csv`), validated against
 `schemas.ESTIMATES` and loaded into raw.earnings_estimates in one transaction; a row whose
 as_of_date is after today in New York rejects the file (a snapshot cannot come from the
 future), its error naming the line and the date. Loads are
@@ -31,13 +31,13 @@ import duckdb
 import pandas as pd
 
 from ingestion.config import Settings
-from ingestion.loader import LoadResult, load_frame
-from ingestion.providers.files import FileFormatError, estimates_frame, read_estimate_rows
+from ingestion.loader import LoadResult, LoadTotals, load_frame
+from ingestion.providers.csv_reading import FileFormatError
+from ingestion.providers.estimates_csv import estimates_frame, read_estimate_rows
 from ingestion.schemas import ESTIMATES, FrameValidationError, validate
+from ingestion.tables import logged_name
 
 PROVIDER = "landing"
-ASSET = "raw/earnings_estimates"
-TABLE = "earnings_estimates"
 MAX_FILE_BYTES = 10 * 1024 * 1024
 FILE_NAME = re.compile(r"[A-Za-z0-9._-]+\.csv")
 ARCHIVE = "archive"
@@ -63,7 +63,7 @@ class LandedFile:
 
 
 @dataclass
-class LandingReport:
+class LandingReport(LoadTotals):
     """What one pass over the zone did, for logs and the run summary."""
 
     zone: Path
@@ -72,27 +72,13 @@ class LandingReport:
     failed: dict[str, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
 
-    @property
-    def received(self) -> int:
-        return sum(f.result.received for f in self.loaded)
-
-    @property
-    def inserted(self) -> int:
-        return sum(f.result.inserted for f in self.loaded)
-
-    @property
-    def updated(self) -> int:
-        return sum(f.result.updated for f in self.loaded)
-
-    @property
-    def unchanged(self) -> int:
-        return sum(f.result.unchanged for f in self.loaded)
+    def load_results(self) -> list[LoadResult]:
+        return [f.result for f in self.loaded]
 
     def summary(self) -> str:
         text = (
             f"landing zone {self.zone}: {len(self.loaded)} file(s) loaded ({self.received} rows: "
-            f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged), "
-            f"{len(self.quarantined)} quarantined"
+            f"{self.changes()}), {len(self.quarantined)} quarantined"
         )
         if self.quarantined:
             text += f" ({', '.join(sorted(self.quarantined))})"
@@ -174,10 +160,10 @@ def _process_file(
     try:
         result = load_frame(
             con,
-            table=TABLE,
+            table=ESTIMATES.table,
             dataset=ESTIMATES,
             frame=frame,
-            asset=ASSET,
+            asset=logged_name(ESTIMATES.table),
             provider=PROVIDER,
             window=(as_of.min().date(), as_of.max().date()),
         )

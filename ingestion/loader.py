@@ -4,8 +4,8 @@ A load registers the frame with DuckDB and compares it with the stored rows in S
 new keys are inserted, keys whose values changed are updated (a restatement), and rows
 that are the same are left alone, keeping their original `ingested_at` and `load_id`.
 All of it, and the `raw.load_log` row that records it, commits in one transaction, so a
-failed load leaves the table exactly as it was. Table and column names come from the
-`Dataset` definitions in code, never from input.
+failed load leaves the table exactly as it was. Table and column names and types come
+from the definitions in code (`ingestion.tables`, `ingestion.schemas`), never from input.
 
 Every load accounts for each row it received: inserted + updated + unchanged must equal
 the rows received, and the UPDATE and INSERT must touch exactly the rows counted. A load
@@ -13,6 +13,7 @@ whose counts disagree raises LoadError naming the table and the counts, and roll
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,84 +22,10 @@ import duckdb
 import pandas as pd
 
 from ingestion.schemas import Dataset
+from ingestion.tables import LOAD_LOG, TABLES
 
-RAW_TABLES: dict[str, str] = {
-    "prices": """
-        create table if not exists raw.prices (
-            symbol varchar not null,
-            session_date date not null,
-            open double,
-            high double,
-            low double,
-            close double not null,
-            adj_close double,
-            volume bigint,
-            source varchar not null,
-            ingested_at timestamp not null,
-            load_id varchar not null,
-            primary key (symbol, session_date)
-        )""",
-    "rates": """
-        create table if not exists raw.rates (
-            series_id varchar not null,
-            observation_date date not null,
-            value double not null,
-            source varchar not null,
-            ingested_at timestamp not null,
-            load_id varchar not null,
-            primary key (series_id, observation_date)
-        )""",
-    "earnings_estimates": """
-        create table if not exists raw.earnings_estimates (
-            universe varchar not null,
-            fiscal_year integer not null,
-            as_of_date date not null,
-            eps_growth_pct double not null,
-            source varchar not null,
-            ingested_at timestamp not null,
-            load_id varchar not null,
-            primary key (universe, fiscal_year, as_of_date)
-        )""",
-    "sessions": """
-        create table if not exists raw.sessions (
-            session_date date not null primary key,
-            market_open_at timestamp not null,
-            market_close_at timestamp not null,
-            is_early_close boolean not null,
-            source varchar not null,
-            ingested_at timestamp not null,
-            load_id varchar not null
-        )""",
-    "load_log": """
-        create table if not exists raw.load_log (
-            load_id varchar primary key,
-            asset varchar not null,
-            provider varchar not null,
-            window_start date,
-            window_end date,
-            rows_received bigint not null,
-            rows_inserted bigint not null,
-            rows_updated bigint not null,
-            rows_unchanged bigint not null,
-            status varchar not null,
-            error varchar,
-            started_at timestamp not null,
-            finished_at timestamp not null,
-            scope varchar
-        )""",
-}
-
-# Column types as DuckDB stores them, to cast the registered frame exactly once.
-COLUMN_TYPES: dict[str, str] = {
-    "session_date": "date",
-    "observation_date": "date",
-    "as_of_date": "date",
-    "fiscal_year": "integer",
-    "volume": "bigint",
-    "market_open_at": "timestamp",
-    "market_close_at": "timestamp",
-    "is_early_close": "boolean",
-}
+# The DDL of every raw table, by name, from its one definition in `ingestion.tables`.
+RAW_TABLES: dict[str, str] = {name: table.ddl for name, table in TABLES.items()}
 
 
 class WarehouseError(RuntimeError):
@@ -106,7 +33,12 @@ class WarehouseError(RuntimeError):
 
 
 class LoadError(RuntimeError):
-    """A load failed and was rolled back; the table holds what it held before."""
+    """A load failed and was rolled back; the table holds what it held before. `load_id`
+    is the raw.load_log row that recorded the failure, when one was written."""
+
+    def __init__(self, message: str, load_id: str | None = None) -> None:
+        super().__init__(message)
+        self.load_id = load_id
 
 
 @dataclass(frozen=True)
@@ -121,6 +53,29 @@ class LoadResult:
     @property
     def changed(self) -> bool:
         return bool(self.inserted or self.updated)
+
+
+def _summed(count: str) -> property:
+    def total(self: "LoadTotals") -> int:
+        return sum(getattr(result, count) for result in self.load_results())
+
+    return property(total, doc=f"Rows {count}, summed over the loads.")
+
+
+class LoadTotals:
+    """The row counts of a report's loads (`load_results`), summed."""
+
+    received = _summed("received")
+    inserted = _summed("inserted")
+    updated = _summed("updated")
+    unchanged = _summed("unchanged")
+
+    def load_results(self) -> Iterable[LoadResult]:
+        raise NotImplementedError
+
+    def changes(self) -> str:
+        """`N inserted, N updated, N unchanged`, as the summaries say it."""
+        return f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -142,8 +97,10 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for ddl in RAW_TABLES.values():
         con.execute(ddl)
-    # Warehouses created before load_log recorded the symbol or series of each load.
-    con.execute("alter table raw.load_log add column if not exists scope varchar")
+    scope = LOAD_LOG.column("scope")  # not in warehouses older than it
+    con.execute(
+        f"alter table raw.{LOAD_LOG.name} add column if not exists {scope.name} {scope.sql_type}"
+    )
 
 
 def _now() -> datetime:
@@ -154,12 +111,10 @@ def new_load_id() -> str:
     return uuid.uuid4().hex
 
 
-def _select_list(dataset: Dataset) -> str:
-    parts = []
-    for column in dataset.columns:
-        kind = COLUMN_TYPES.get(column)
-        parts.append(f"cast({column} as {kind}) as {column}" if kind else column)
-    return ", ".join(parts)
+def _select_list(table: str, dataset: Dataset) -> str:
+    """The frame's columns, each cast to the type the table stores it as."""
+    types = TABLES[table].column_types
+    return ", ".join(f"cast({column} as {types[column]}) as {column}" for column in dataset.columns)
 
 
 def upsert(
@@ -178,12 +133,11 @@ def upsert(
     compared = (*dataset.values, "source")
     on = " and ".join(f"t.{k} = s.{k}" for k in keys)
     differs = " or ".join(f"t.{c} is distinct from s.{c}" for c in compared)
+    selected = _select_list(table, dataset)
     con.register("incoming_frame", frame)
     try:
         con.execute("drop table if exists staged_rows")
-        con.execute(
-            f"create temp table staged_rows as select {_select_list(dataset)} from incoming_frame"
-        )
+        con.execute(f"create temp table staged_rows as select {selected} from incoming_frame")
     finally:
         con.unregister("incoming_frame")
     inserted, updated, unchanged = con.execute(
@@ -311,7 +265,7 @@ def load_frame(
         con.commit()
     except Exception as exc:
         con.rollback()
-        record_failure(
+        logged = record_failure(
             con,
             asset=asset,
             provider=provider,
@@ -324,7 +278,8 @@ def load_frame(
         )
         raise LoadError(
             f"provider {provider!r}: loading {len(frame)} rows into raw.{table} for "
-            f"{window[0]} .. {window[1]} failed, nothing was changed: {exc}"
+            f"{window[0]} .. {window[1]} failed, nothing was changed: {exc}",
+            load_id=logged,
         ) from exc
     return result
 

@@ -4,7 +4,9 @@ Every provider returns one of three frames. They are validated before anything t
 the warehouse; a frame that fails raises `FrameValidationError` naming the provider,
 the symbol or series, the date and the row of every problem found. The rules are at least
 as strict as the dbt tests of the staging models, so a row the warehouse would reject
-stops here, with its key, instead of failing a dbt test after it was stored.
+stops here, with its key, instead of failing a dbt test after it was stored. A frame's
+columns, their types and its key are those of its raw table (`ingestion.tables`); the
+rules below are added to them here.
 
 prices     symbol, session_date, open, high, low, close, adj_close, volume, source
            key (symbol, session_date); prices in the instrument's currency; open, high,
@@ -30,6 +32,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from ingestion import tables
 from ingestion.calendar import future_date_problem, session_date_problem, today_in_new_york, xnys
 
 MAX_REPORTED_PROBLEMS = 20
@@ -37,10 +40,13 @@ MAX_REPORTED_PROBLEMS = 20
 
 @dataclass(frozen=True)
 class Dataset:
+    """What a provider frame holds, how it is checked, and the raw table it loads into."""
+
     name: str
     keys: tuple[str, ...]
     values: tuple[str, ...]
     schema: pa.DataFrameSchema
+    table: str = ""
     # The key a refresh asks for (symbol, series, universe), and the date of each row,
     # checked against the clock and the calendar by `validate`.
     scope_column: str = ""
@@ -67,101 +73,115 @@ def _low_ok(frame: pd.DataFrame) -> pd.Series:
     return _ge_or_missing(frame, lower, frame["low"])
 
 
+# The frame's dtype for each stored type; a nullable integer column is pandas' Int64.
+FRAME_TYPES: dict[str, object] = {
+    "varchar": str,
+    "date": "datetime64[ns]",
+    "timestamp": "datetime64[ns]",
+    "double": float,
+    "integer": "int64",
+    "bigint": "int64",
+    "boolean": bool,
+}
+_TEXT = [pa.Check.str_length(1, 40)]
 _positive = pa.Check.gt(0)
 _finite = pa.Check(lambda values: np.isfinite(values) | values.isna(), name="finite")
 _price_checks = [_positive, _finite]
-_text_key = pa.Column(str, checks=pa.Check.str_length(1, 40), nullable=False)
 
-PRICES = Dataset(
-    name="prices",
-    keys=("symbol", "session_date"),
-    values=("open", "high", "low", "close", "adj_close", "volume"),
-    schema=pa.DataFrameSchema(
-        {
-            "symbol": _text_key,
-            "session_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            "open": pa.Column(float, _price_checks, nullable=True, coerce=True),
-            "high": pa.Column(float, _price_checks, nullable=True, coerce=True),
-            "low": pa.Column(float, _price_checks, nullable=True, coerce=True),
-            "close": pa.Column(float, _price_checks, nullable=False, coerce=True),
-            "adj_close": pa.Column(float, _price_checks, nullable=True, coerce=True),
-            "volume": pa.Column("Int64", pa.Check.ge(0), nullable=True, coerce=True),
-            "source": _text_key,
-        },
-        checks=[
-            pa.Check(_high_ok, error="high >= max(open, close)"),
-            pa.Check(_low_ok, error="min(open, close) >= low"),
-        ],
-        unique=["symbol", "session_date"],
+
+def _frame_column(column: tables.Column, checks: list[pa.Check]) -> pa.Column:
+    """Text (keys and sources, 1 to 40 characters) is checked as given; every other column
+    is coerced to its frame dtype."""
+    dtype = FRAME_TYPES[column.sql_type]
+    if dtype == "int64" and column.nullable:
+        dtype = "Int64"
+    if column.sql_type == "varchar":
+        return pa.Column(dtype, [*_TEXT, *checks], nullable=column.nullable)
+    return pa.Column(dtype, checks or None, nullable=column.nullable, coerce=True)
+
+
+def _dataset(
+    name: str,
+    table: tables.RawTable,
+    checks: dict[str, list[pa.Check]],
+    frame_checks: list[pa.Check] | None = None,
+    *,
+    scope_column: str = "",
+    date_column: str = "",
+    sessions_only: bool = False,
+    not_after_today: bool = False,
+) -> Dataset:
+    """The Dataset of a raw table: its key is the table's primary key, its columns the
+    table's frame columns, each with the `checks` given for it by name."""
+    columns = {column.name: column for column in table.columns}
+    unknown = sorted(set(checks) - set(columns))
+    if unknown:
+        raise ValueError(f"raw.{table.name} has no column(s) {unknown} to check")
+    schema = pa.DataFrameSchema(
+        {n: _frame_column(column, checks.get(n, [])) for n, column in columns.items()},
+        checks=frame_checks,
+        unique=list(table.primary_key),
         strict=True,
-        ordered=False,
-    ),
+    )
+    return Dataset(
+        name=name,
+        keys=table.primary_key,
+        values=tuple(n for n in columns if n not in table.primary_key and n != "source"),
+        schema=schema,
+        table=table.name,
+        scope_column=scope_column,
+        date_column=date_column,
+        sessions_only=sessions_only,
+        not_after_today=not_after_today,
+    )
+
+
+PRICES = _dataset(
+    "prices",
+    tables.PRICES,
+    {
+        **dict.fromkeys(("open", "high", "low", "close", "adj_close"), _price_checks),
+        "volume": [pa.Check.ge(0)],
+    },
+    [
+        pa.Check(_high_ok, error="high >= max(open, close)"),
+        pa.Check(_low_ok, error="min(open, close) >= low"),
+    ],
     scope_column="symbol",
     date_column="session_date",
     sessions_only=True,
     not_after_today=True,
 )
 
-RATES = Dataset(
-    name="rates",
-    keys=("series_id", "observation_date"),
-    values=("value",),
-    schema=pa.DataFrameSchema(
-        {
-            "series_id": _text_key,
-            "observation_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            # The range of the blocking raw check rates_are_plausible, inside the dbt
-            # test's -5 .. 50: a value outside it would stop every mart.
-            "value": pa.Column(float, pa.Check.in_range(-1.0, 25.0), nullable=False, coerce=True),
-            "source": _text_key,
-        },
-        unique=["series_id", "observation_date"],
-        strict=True,
-    ),
+RATES = _dataset(
+    "rates",
+    tables.RATES,
+    # The range of the blocking raw check rates_are_plausible, inside the dbt test's
+    # -5 .. 50: a value outside it would stop every mart.
+    {"value": [pa.Check.in_range(-1.0, 25.0)]},
     scope_column="series_id",
     date_column="observation_date",
     not_after_today=True,
 )
 
-ESTIMATES = Dataset(
-    name="estimates",
-    keys=("universe", "fiscal_year", "as_of_date"),
-    values=("eps_growth_pct",),
-    schema=pa.DataFrameSchema(
-        {
-            "universe": _text_key,
-            # The range of stg_estimates__eps_growth's test of fiscal_year.
-            "fiscal_year": pa.Column("int64", pa.Check.in_range(1990, 2100), coerce=True),
-            "as_of_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            "eps_growth_pct": pa.Column(
-                float, pa.Check.in_range(-100.0, 1000.0), nullable=False, coerce=True
-            ),
-            "source": _text_key,
-        },
-        unique=["universe", "fiscal_year", "as_of_date"],
-        strict=True,
-    ),
+ESTIMATES = _dataset(
+    "estimates",
+    tables.EARNINGS_ESTIMATES,
+    {
+        # The range of stg_estimates__eps_growth's test of fiscal_year.
+        "fiscal_year": [pa.Check.in_range(1990, 2100)],
+        "eps_growth_pct": [pa.Check.in_range(-100.0, 1000.0)],
+    },
     scope_column="universe",
     date_column="as_of_date",
     not_after_today=True,
 )
 
-SESSIONS = Dataset(
-    name="sessions",
-    keys=("session_date",),
-    values=("market_open_at", "market_close_at", "is_early_close"),
-    schema=pa.DataFrameSchema(
-        {
-            "session_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            "market_open_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            "market_close_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-            "is_early_close": pa.Column(bool, nullable=False, coerce=True),
-            "source": _text_key,
-        },
-        checks=pa.Check(lambda f: f["market_close_at"] > f["market_open_at"], error="close > open"),
-        unique=["session_date"],
-        strict=True,
-    ),
+SESSIONS = _dataset(
+    "sessions",
+    tables.SESSIONS,
+    {},
+    [pa.Check(lambda f: f["market_close_at"] > f["market_open_at"], error="close > open")],
     date_column="session_date",  # scheduled future sessions belong in the calendar
 )
 

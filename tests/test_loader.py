@@ -14,8 +14,9 @@ from ingestion.loader import (
     check_touched,
     load_frame,
 )
+from ingestion.planning import plan_windows
 from ingestion.providers.sample import SampleProvider
-from ingestion.refresh import plan_windows, refresh_prices, refresh_rates
+from ingestion.refresh import refresh_prices, refresh_rates
 from ingestion.schemas import PRICES, Dataset, validate
 
 

@@ -17,12 +17,9 @@ from ingestion.calendar import CALENDAR_START
 from ingestion.config import Settings
 from ingestion.paths import PROJECT_ROOT
 from ingestion.providers import ProviderContext, ProviderError, get_provider
-from ingestion.providers.files import (
-    FileFormatError,
-    FilesProvider,
-    parse_price_csv,
-    parse_rate_csv,
-)
+from ingestion.providers.csv_reading import FileFormatError
+from ingestion.providers.files import FilesProvider
+from ingestion.providers.vendor_csv import parse_price_csv, parse_rate_csv
 from ingestion.schemas import ESTIMATES, PRICES, RATES, validate
 
 REAL_DATA = PROJECT_ROOT.parent / "shared" / "data" / "real"

@@ -9,7 +9,8 @@ import pytest
 from ingestion.config import Settings
 from ingestion.providers.base import ProviderError
 from ingestion.providers.sample import SampleProvider
-from ingestion.refresh import RefreshError, refresh_prices
+from ingestion.refresh import refresh_prices
+from ingestion.runner import RefreshError
 
 QUIET = lambda _message: None  # noqa: E731
 
@@ -126,3 +127,40 @@ def test_a_new_provider_starts_each_key_over(con, warehouse_path, universe):
     market = Other(universe, {})
     refresh_prices(con, market, universe, _settings(warehouse_path, "2024-04-05"), QUIET)
     assert {start for _symbol, start, _end in market.calls} == {date(2024, 1, 2)}
+
+
+class UnstorableSource(SampleProvider):
+    """The sample market, except that one symbol's rows name a source the warehouse cannot
+    store: a lone surrogate (what bytes decoded with surrogateescape leave) passes the frame
+    schema but cannot be written as UTF-8, so the load fails inside the loader."""
+
+    def __init__(self, universe, symbol: str):
+        super().__init__(universe)
+        self.symbol = symbol
+
+    def prices(self, symbols, start, end):
+        frame = super().prices(symbols, start, end)
+        frame.loc[frame["symbol"] == self.symbol, "source"] = "sample\udc80"
+        return frame
+
+
+def test_a_load_failing_in_the_loader_is_logged_once(con, warehouse_path, universe):
+    refresh_prices(con, SampleProvider(universe), universe, _settings(warehouse_path), QUIET)
+    stored = "select * from raw.prices where symbol = 'RUT' order by all"
+    before = con.execute(stored).fetchall()
+
+    market = UnstorableSource(universe, "RUT")
+    report = refresh_prices(con, market, universe, _settings(warehouse_path, "2024-04-05"), QUIET)
+
+    assert list(report.failures) == ["RUT"]
+    assert "loading 11 rows into raw.prices" in report.failures["RUT"]
+    failed = con.execute(
+        "select rows_received, window_start, window_end from raw.load_log "
+        "where asset = 'raw/prices' and scope = 'RUT' and status = 'failed'"
+    ).fetchall()
+    # The lookback from 2024-03-28 starts on 2024-03-21: 11 sessions to 2024-04-05.
+    assert failed == [(11, date(2024, 3, 21), date(2024, 4, 5))]
+    assert con.execute(stored).fetchall() == before
+    assert con.execute(
+        "select count(*) from raw.load_log where scope = 'SPY' and status = 'success'"
+    ).fetchone() == (2,)

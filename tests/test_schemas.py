@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from ingestion.boundary import RETURN_BOUNDS
 from ingestion.calendar import today_in_new_york
 from ingestion.paths import DBT_PROJECT_DIR
-from ingestion.refresh import RETURN_BOUNDS
 from ingestion.schemas import (
     ESTIMATES,
     MAX_REPORTED_PROBLEMS,

@@ -20,13 +20,12 @@ asks (the HttpClient keeps the raw body in the landing zone first), and the pure
 
 FRED takes the API key only as a query parameter, so it is in the request URL: messages
 never contain the URL, any message that could quote a response is scrubbed of the key, and
-httpx's own request log line is scrubbed too (see `_ScrubApiKey`).
+httpx's own request log line is scrubbed too (`ingestion.http.hide_in_logs`).
 """
 
 import csv
 import io
 import json
-import logging
 import math
 import re
 from collections.abc import Iterable
@@ -35,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ingestion.http import HttpClient, HttpSettings, LandingZone
+from ingestion.http import HttpClient, HttpSettings, LandingZone, hide_in_logs
 from ingestion.providers.base import ProviderError
+from ingestion.providers.common import check_window, concat_sorted
 
 if TYPE_CHECKING:
     from ingestion.providers import ProviderContext
@@ -243,24 +243,6 @@ def _frame(series_id: str, rows: list[tuple[date, float]]) -> pd.DataFrame:
     return frame
 
 
-class _ScrubApiKey(logging.Filter):
-    """httpx logs every request URL at INFO; FRED's key is a query parameter of it."""
-
-    pattern = re.compile(r"(api_key=)[^&\s\"']+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "api_key=" in message:
-            record.msg, record.args = self.pattern.sub(rf"\g<1>{REDACTED}", message), None
-        return True
-
-
-def _scrub_httpx_logs() -> None:
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _ScrubApiKey) for f in logger.filters):
-        logger.addFilter(_ScrubApiKey())
-
-
 class FredProvider:
     """Daily rate series from FRED; FRED serves no prices or estimates here."""
 
@@ -276,7 +258,7 @@ class FredProvider:
         # Kept private and only ever put into query parameters, never into a message.
         self._key = (env.get(KEY_VARIABLE) or "").strip()
         if self._key:
-            _scrub_httpx_logs()
+            hide_in_logs(self._key)
         landing = LandingZone(context.settings.landing_dir, context.settings.landing_retention_days)
         self.http = HttpClient(NAME, landing, http_settings or HttpSettings())
 
@@ -321,8 +303,7 @@ class FredProvider:
         return parse(body, series_id, code, start, end)
 
     def rates(self, series: list[str], start: date, end: date) -> pd.DataFrame:
-        if end < start:
-            raise ProviderError(f"{NAME}: window end {end} is before its start {start}")
+        check_window(NAME, start, end)
         frames = []
         for series_id in sorted(set(series)):
             code = self._code(series_id)
@@ -334,10 +315,7 @@ class FredProvider:
                 if scrubbed == str(exc):
                     raise
                 raise ProviderError(scrubbed) from None
-        if not frames:
-            return empty_rates()
-        frame = pd.concat(frames, ignore_index=True)
-        return frame.sort_values(["series_id", "observation_date"], ignore_index=True)
+        return concat_sorted(frames, ["series_id", "observation_date"], empty_rates())
 
     def prices(self, symbols: list[str], start: date, end: date) -> pd.DataFrame:
         raise ProviderError(f"{NAME} does not serve prices")

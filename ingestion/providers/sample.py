@@ -29,6 +29,7 @@ from pandas.tseries.offsets import CustomBusinessDay
 
 from ingestion.calendar import sessions_between
 from ingestion.providers.base import ProviderError
+from ingestion.providers.common import check_window, concat_sorted
 from ingestion.universe import Instrument, Universe
 
 if TYPE_CHECKING:
@@ -226,8 +227,7 @@ class SampleProvider:
     # -- rates ------------------------------------------------------------------------
     def rates(self, series: list[str], start: date, end: date) -> pd.DataFrame:
         _check_window(start, end)
-        known = set(self.universe.series_ids)
-        unknown = sorted(set(series) - known)
+        unknown = sorted(set(series) - set(self.universe.series_ids))
         if unknown:
             raise ProviderError(f"sample: rate series {unknown} are not in rate_series.csv")
         paths = _rate_paths(end)
@@ -250,8 +250,7 @@ class SampleProvider:
     # -- estimates --------------------------------------------------------------------
     def estimates(self, universes: list[str], start: date, end: date) -> pd.DataFrame:
         _check_window(start, end)
-        known = set(self.universe.universe_names)
-        unknown = sorted(set(universes) - known)
+        unknown = sorted(set(universes) - set(self.universe.universe_names))
         if unknown:
             raise ProviderError(f"sample: estimate universes {unknown} are not in the seeds")
         snapshots = [d for d in _monthly_snapshot_dates(end) if d >= start]
@@ -281,18 +280,14 @@ def _check_window(start: date, end: date) -> None:
             f"sample: the sample market starts on {EPOCH.isoformat()}, "
             f"cannot serve {start.isoformat()}"
         )
-    if end < start:
-        raise ProviderError(f"sample: window end {end} is before its start {start}")
+    check_window(SOURCE, start, end)
 
 
 def _concat(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if frame.empty:
-        return frame
-    for column in frame.columns:
-        if str(frame[column].dtype).startswith("datetime64"):
-            frame[column] = frame[column].astype("datetime64[ns]")
-    return frame.sort_values(keys, ignore_index=True)
+    """The frames in key order, dates in nanoseconds (the session index is in seconds)."""
+    frame = concat_sorted(frames, keys)
+    dates = [c for c in frame.columns if str(frame[c].dtype).startswith("datetime64")]
+    return frame if frame.empty else frame.astype(dict.fromkeys(dates, "datetime64[ns]"))
 
 
 # -- the Fed and the Treasury curve ---------------------------------------------------

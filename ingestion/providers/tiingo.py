@@ -21,6 +21,7 @@ import pandas as pd
 
 from ingestion.http import HttpClient, HttpSettings, LandingZone
 from ingestion.providers.base import ProviderError
+from ingestion.providers.common import check_window, concat_sorted
 from ingestion.providers.json_prices import (
     checked_price,
     checked_volume,
@@ -159,8 +160,7 @@ class TiingoProvider:
         return self.http.get(url, prices_params(start, end), label=symbol, suffix="json")
 
     def prices(self, symbols: list[str], start: date, end: date) -> pd.DataFrame:
-        if end < start:
-            raise ProviderError(f"{NAME}: window end {end} is before its start {start}")
+        check_window(NAME, start, end)
         frames = []
         for symbol in sorted(set(symbols)):
             code = self._instrument(symbol).code_for(NAME)
@@ -175,10 +175,7 @@ class TiingoProvider:
                 )
             body = self._fetch(symbol, code, start, end)
             frames.append(parse_prices(body, symbol, start, end))
-        if not frames:
-            return empty_prices()
-        frame = pd.concat(frames, ignore_index=True)
-        return frame.sort_values(["symbol", "session_date"], ignore_index=True)
+        return concat_sorted(frames, ["symbol", "session_date"], empty_prices())
 
     def rates(self, series: list[str], start: date, end: date) -> pd.DataFrame:
         raise ProviderError(f"{NAME} does not serve rates")

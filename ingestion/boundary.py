@@ -1,0 +1,200 @@
+"""The rules a key's rows must keep before they are loaded, beyond the frame schema.
+
+Providers answer only for the key and the window asked for (`check_asked_for`). Prices
+must give daily returns inside the bounds the warehouse tests (`RETURN_BOUNDS`) against
+the stored sessions around them (`check_returns`), and the Fed's target range must keep
+its lower limit below the stored upper one, and the other way round
+(`check_target_range`). Each raises `BoundaryError` naming provider, key and dates. Also
+here: whether a provider's adjusted closes disagree with the stored ones
+(`adjustment_changed`), the sign that a dividend or split re-based a symbol's history.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+
+from ingestion.planning import Window
+from ingestion.schemas import Dataset
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """`frame` readable as the view `name` for the duration of the block."""
+    con.register(name, frame)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+class BoundaryError(ValueError):
+    """A provider's rows for one key break a rule checked before loading; the message names
+    provider, key and dates."""
+
+
+def check_asked_for(
+    frame: pd.DataFrame, dataset: Dataset, provider: str, key: str, window: Window
+) -> None:
+    """Providers answer only for the key and the window asked for; a row of another key, or
+    outside the window (before HISTORY_START, say, where the warehouse has no calendar), is
+    refused, not stored."""
+    if frame.empty:
+        return
+    scope = dataset.scope_column
+    if scope in frame.columns:
+        others = sorted(set(frame[scope].astype(str)) - {key})
+        if others:
+            raise BoundaryError(
+                f"provider {provider!r}: {key}: asked for {key} but got rows of "
+                f"{scope} {', '.join(others[:5])}"
+            )
+    column = dataset.date_column
+    if column not in frame.columns:
+        return
+    start, end = window
+    days = frame[column]
+    outside = days[(days < pd.Timestamp(start)) | (days > pd.Timestamp(end))]
+    if not outside.empty:
+        shown = ", ".join(str(day.date()) for day in outside.iloc[:5])
+        more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+        raise BoundaryError(
+            f"provider {provider!r}: {key}: {len(outside)} row(s) outside the window asked "
+            f"for, {start} .. {end}: {column} {shown}{more}"
+        )
+
+
+ADJUSTMENT_TOLERANCE = 1e-6
+# The bounds of the in_range test of stg_market__prices.daily_return (price / previous
+# price - 1, price being adj_close where present, else close).
+RETURN_BOUNDS = (-0.95, 10.0)
+
+
+def check_returns(
+    con: duckdb.DuckDBPyConnection, provider: str, symbol: str, frame: pd.DataFrame
+) -> None:
+    """Refuse prices whose daily return, over the symbol's sessions as they would be
+    stored (the frame's rows in place of the stored ones), leaves `RETURN_BOUNDS`; only
+    returns to or from the frame's rows are judged, so the stored sessions read are those
+    among the frame's and the one either side of them."""
+    if frame.empty:
+        return
+    new = pd.DataFrame(
+        {
+            "session_date": frame["session_date"].dt.normalize(),
+            "price": frame["adj_close"].fillna(frame["close"]),
+            "is_new": True,
+        }
+    )
+    first, last = new["session_date"].min().date(), new["session_date"].max().date()
+    rows = con.execute(
+        """
+        select session_date, coalesce(adj_close, close)
+        from raw.prices
+        where symbol = $symbol
+            and session_date >= coalesce(
+                (select max(session_date) from raw.prices
+                where symbol = $symbol and session_date < $first), $first)
+            and session_date <= coalesce(
+                (select min(session_date) from raw.prices
+                where symbol = $symbol and session_date > $last), $last)
+        """,
+        {"symbol": symbol, "first": first, "last": last},
+    ).fetchall()
+    stored = pd.DataFrame(
+        {
+            "session_date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype="object")),
+            "price": pd.Series([r[1] for r in rows], dtype="float64"),
+            "is_new": False,
+        }
+    )
+    stored = stored[~stored["session_date"].isin(new["session_date"])]
+    series = pd.concat([new, stored], ignore_index=True).sort_values(
+        "session_date", ignore_index=True
+    )
+    previous = series.shift()
+    change = series["price"] / previous["price"] - 1
+    judged = series["is_new"] | previous["is_new"].eq(True)
+    low, high = RETURN_BOUNDS
+    jumps = series[judged & change.notna() & ~change.between(low, high)].index
+    if len(jumps) == 0:
+        return
+    shown = "; ".join(
+        f"{previous.at[i, 'session_date'].date()} {previous.at[i, 'price']:.10g} -> "
+        f"{series.at[i, 'session_date'].date()} {series.at[i, 'price']:.10g} ({change[i]:+.2%})"
+        for i in jumps[:5]
+    )
+    more = f"; and {len(jumps) - 5} more" if len(jumps) > 5 else ""
+    raise BoundaryError(
+        f"provider {provider!r}: symbol {symbol!r}: {len(jumps)} daily return(s) outside "
+        f"{low:+.0%} .. {high:+.0%}, the bounds the warehouse tests (price = adj_close, "
+        f"else close): {shown}{more}"
+    )
+
+
+def adjustment_changed(con: duckdb.DuckDBPyConnection, symbol: str, frame: pd.DataFrame) -> bool:
+    """True when the frame's adjusted closes disagree with stored ones on shared sessions."""
+    if frame.empty or frame["adj_close"].isna().all():
+        return False
+    incoming = frame.loc[frame["adj_close"].notna(), ["session_date", "adj_close"]]
+    with _registered(con, "incoming_adjusted", incoming):
+        # fetchall, not fetchone: DuckDB refuses other work on a half-read result.
+        [(differs,)] = con.execute(
+            """
+            select count(*)
+            from raw.prices as stored
+            inner join incoming_adjusted as new
+                on stored.session_date = cast(new.session_date as date)
+            where stored.symbol = ?
+                and stored.adj_close is not null
+                and abs(stored.adj_close - new.adj_close) > ? * abs(stored.adj_close)
+            """,
+            [symbol, ADJUSTMENT_TOLERANCE],
+        ).fetchall()
+    return differs > 0
+
+
+# (lower, upper) limits of the Fed's target range: lower must stay below upper, as the
+# blocking raw check rates_are_plausible requires.
+TARGET_RANGE = ("DFEDTARL", "DFEDTARU")
+
+
+def check_target_range(
+    con: duckdb.DuckDBPyConnection, provider: str, series_id: str, frame: pd.DataFrame
+) -> None:
+    """Refuse a target-range limit that is not strictly on its side of the stored other
+    limit on the same dates. The two series load one after the other, so a provider that
+    restates both limits across each other on past dates has the first refused for one
+    refresh (named in the log); the next refresh, against the restated other, loads it."""
+    if series_id not in TARGET_RANGE or frame.empty:
+        return
+    lower_is_new = series_id == TARGET_RANGE[0]
+    other = TARGET_RANGE[1] if lower_is_new else TARGET_RANGE[0]
+    incoming = frame[["observation_date", "value"]]
+    with _registered(con, "incoming_rates", incoming):
+        inverted = con.execute(
+            """
+            select stored.observation_date, new.value, stored.value
+            from incoming_rates as new
+            inner join raw.rates as stored
+                on stored.observation_date = cast(new.observation_date as date)
+            where stored.series_id = ?
+                and (case when ? then new.value >= stored.value else stored.value >= new.value end)
+            order by 1
+            """,
+            [other, lower_is_new],
+        ).fetchall()
+    if inverted:
+        lower, upper = (series_id, other) if lower_is_new else (other, series_id)
+        shown = ", ".join(
+            f"{day} ({lower} {new if lower_is_new else old:g}, {upper} "
+            f"{old if lower_is_new else new:g})"
+            for day, new, old in inverted[:5]
+        )
+        more = f" and {len(inverted) - 5} more" if len(inverted) > 5 else ""
+        raise BoundaryError(
+            f"provider {provider!r}: series {series_id!r}: the target range's lower limit "
+            f"{lower} is not below its upper limit {upper} (stored) on {len(inverted)} "
+            f"date(s): {shown}{more}"
+        )

@@ -1,0 +1,160 @@
+"""Running a planned refresh: fetch, validate, check, load and log, one key at a time.
+
+Each key (symbol, series, universe) is fetched, validated and loaded on its own and logged
+in raw.load_log with its outcome, so one failing key never loses the others. Before a
+key's rows are loaded they must pass `schemas.validate` (dates included: prices on XNYS
+sessions, nothing after today in New York), be of that key and inside the window asked
+for, and pass the dataset's own check (`ingestion.boundary`). A key that fails any of it
+is logged failed with the reason, once, and nothing of it is stored. When a key's stored
+history must be read again (see `Steps.reload_from`), its load is logged as `restated`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from ingestion.boundary import check_asked_for
+from ingestion.loader import LoadError, LoadResult, LoadTotals, load_frame, record_failure
+from ingestion.planning import Window
+from ingestion.schemas import Dataset, validate
+from ingestion.tables import logged_name
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class RefreshReport(LoadTotals):
+    """What one refresh of one raw table did, for logs, metadata and the run summary."""
+
+    table: str
+    provider: str
+    windows: dict[Window, list[str]] = field(default_factory=dict)
+    loads: list[LoadResult] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    restated: list[str] = field(default_factory=list)
+
+    def load_results(self) -> list[LoadResult]:
+        return self.loads
+
+    @property
+    def window(self) -> tuple[date | None, date | None]:
+        if not self.windows:
+            return (None, None)
+        return (min(w[0] for w in self.windows), max(w[1] for w in self.windows))
+
+    def summary(self) -> str:
+        start, end = self.window
+        span = f"{start} .. {end}" if start else "nothing to fetch"
+        parts = [
+            f"raw.{self.table} from {self.provider} ({span}): {self.received} rows received, "
+            f"{self.changes()}"
+        ]
+        if self.restated:
+            parts.append(f"history reloaded for {', '.join(self.restated)}")
+        if self.failures:
+            parts.append(f"FAILED for {', '.join(sorted(self.failures))}")
+        return "; ".join(parts)
+
+
+class RefreshError(RuntimeError):
+    """Nothing could be loaded at all: the provider or its configuration is wrong."""
+
+
+@dataclass(frozen=True)
+class Steps:
+    """How a refresh gets one dataset's rows from one provider, key by key, and decides
+    whether to load them.
+
+    `fetch(keys, start, end)` asks the provider. `check(key, frame)` raises for rows the
+    warehouse would reject. `reload_from(key, frame)` gives the date to fetch the key
+    again from when its stored history must be replaced (None: load the frame as it is).
+    With `require_any`, a refresh in which every key failed raises RefreshError.
+    """
+
+    dataset: Dataset
+    provider: str
+    fetch: Callable[[list[str], date, date], pd.DataFrame]
+    check: Callable[[str, pd.DataFrame], None] | None = None
+    reload_from: Callable[[str, pd.DataFrame], date | None] | None = None
+    require_any: bool = True
+
+
+def run(
+    con: duckdb.DuckDBPyConnection, steps: Steps, windows: dict[Window, list[str]], log: Log
+) -> RefreshReport:
+    """Load every key of `windows`; failures are logged per key and collected."""
+    loader = _KeyLoader(
+        con, steps, RefreshReport(steps.dataset.table, steps.provider, windows), log
+    )
+    report = loader.report
+    for (start, end), keys in sorted(windows.items()):
+        log(f"{steps.provider}: {steps.dataset.name} for {len(keys)} key(s), {start} .. {end}")
+        for key in keys:
+            try:
+                report.loads.append(loader.load(key, (start, end)))
+            except Exception as exc:  # one key's failure must not lose the others
+                loader.fail(key, (start, end), exc)
+        log(
+            f"{steps.provider}: raw.{report.table} +{report.inserted} new, "
+            f"{report.updated} updated, {report.unchanged} unchanged so far"
+        )
+    attempted = sum(len(keys) for keys in windows.values())
+    if steps.require_any and attempted and len(report.failures) == attempted:
+        raise RefreshError(f"every key failed for raw.{report.table}: {report.failures}")
+    return report
+
+
+@dataclass
+class _KeyLoader:
+    """One run's loading and failing of single keys, into `report`."""
+
+    con: duckdb.DuckDBPyConnection
+    steps: Steps
+    report: RefreshReport
+    log: Log
+
+    def load(self, key: str, window: Window) -> LoadResult:
+        """Fetch the key's rows for `window`, validate and check them, and load them."""
+        steps = self.steps
+        frame = validate(steps.fetch([key], *window), steps.dataset, steps.provider)
+        status = "success"
+        restart = steps.reload_from(key, frame) if steps.reload_from else None
+        if restart is not None:
+            self.log(f"{steps.provider}: {key}: stored history was re-based, reloading it")
+            window = (restart, window[1])
+            frame = validate(steps.fetch([key], *window), steps.dataset, steps.provider)
+            status = "restated"
+            self.report.restated.append(key)
+        check_asked_for(frame, steps.dataset, steps.provider, key, window)
+        if steps.check is not None:
+            steps.check(key, frame)
+        return load_frame(
+            self.con,
+            table=steps.dataset.table,
+            dataset=steps.dataset,
+            frame=frame,
+            asset=logged_name(steps.dataset.table),
+            provider=steps.provider,
+            window=window,
+            scope=key,
+            status=status,
+        )
+
+    def fail(self, key: str, window: Window, error: Exception) -> None:
+        """Note the failure in the report and, unless the loader already did, in
+        raw.load_log."""
+        message = str(error)
+        if not (isinstance(error, LoadError) and error.load_id):
+            record_failure(
+                self.con,
+                asset=logged_name(self.steps.dataset.table),
+                provider=self.steps.provider,
+                window=window,
+                error=message,
+                scope=key,
+            )
+        self.report.failures[key] = message
+        self.log(f"{self.steps.provider}: {key}: FAILED: {message.splitlines()[0]}")
