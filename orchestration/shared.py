@@ -12,12 +12,13 @@
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from dagster import (
@@ -26,8 +27,11 @@ from dagster import (
     AssetSpec,
     AutomationCondition,
     ConfigurableResource,
+    DefaultScheduleStatus,
     FreshnessPolicy,
+    ScheduleDefinition,
     apply_freshness_policy,
+    schedule,
 )
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
@@ -39,6 +43,14 @@ from orchestration.dbt_project import warehouse_dbt_project
 
 WAREHOUSE_POOL = "warehouse"
 NEW_YORK = "America/New_York"
+
+
+def new_york_schedule(**kwargs: Any) -> Callable[..., ScheduleDefinition]:
+    """`@schedule` on New York time, on from the start (`dagster dev` runs it at once)."""
+    return schedule(
+        execution_timezone=NEW_YORK, default_status=DefaultScheduleStatus.RUNNING, **kwargs
+    )
+
 
 # Eager, except that the month-partitioned raw tables count as present once any month is
 # loaded (eager would wait for every month since HISTORY_START), and never on top of a

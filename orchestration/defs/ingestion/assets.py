@@ -17,8 +17,10 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     BackfillPolicy,
     BetaWarning,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -186,66 +188,67 @@ def sessions(
     )
 
 
-@_monthly_asset(
-    key=["raw", "prices"],
-    freshness_policy=SESSION_FRESHNESS,
-    check_specs=[
-        AssetCheckSpec(
-            "every_symbol_loaded",
-            asset=AssetKey(["raw", "prices"]),
-            description="The last refresh loaded every symbol of the universe (failures named).",
+def _monthly_raw_table(
+    table: str,
+    refresh: Callable[..., RefreshReport],
+    dataset: str,
+    check: tuple[str, str],
+    freshness_policy: FreshnessPolicy,
+    description: str,
+) -> AssetsDefinition:
+    """A month-partitioned raw table refreshed from `dataset`'s provider, with the check
+    that every key of it loaded."""
+    check_name, check_description = check
+
+    @_monthly_asset(
+        key=["raw", table],
+        freshness_policy=freshness_policy,
+        check_specs=[
+            AssetCheckSpec(
+                check_name, asset=AssetKey(["raw", table]), description=check_description
+            )
+        ],
+        group_name="ingestion",
+        pool=WAREHOUSE_POOL,
+        kinds={"python", "duckdb"},
+        description=description,
+    )
+    def raw_table(
+        context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
+    ) -> MaterializeResult:
+        window = partition_window(context, market_data)
+        return _materialize(
+            context,
+            warehouse,
+            market_data,
+            _with_provider(refresh, dataset, market_data, window),
+            check_name,
         )
-    ],
-    group_name="ingestion",
-    pool=WAREHOUSE_POOL,
-    kinds={"python", "duckdb"},
-    description=(
-        "Daily OHLCV per instrument of the universe and XNYS session, from the configured "
-        "provider; refreshed from the last stored session minus a lookback."
-    ),
-)
-def prices(
-    context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
-) -> MaterializeResult:
-    return _materialize(
-        context,
-        warehouse,
-        market_data,
-        _with_provider(
-            refresh_prices, "prices", market_data, partition_window(context, market_data)
-        ),
+
+    return raw_table  # type: ignore[return-value]
+
+
+prices = _monthly_raw_table(
+    "prices",
+    refresh_prices,
+    "prices",
+    (
         "every_symbol_loaded",
-    )
-
-
-@_monthly_asset(
-    key=["raw", "rates"],
-    freshness_policy=RATES_FRESHNESS,
-    check_specs=[
-        AssetCheckSpec(
-            "every_series_loaded",
-            asset=AssetKey(["raw", "rates"]),
-            description="The last refresh loaded every rate series (failures named).",
-        )
-    ],
-    group_name="ingestion",
-    pool=WAREHOUSE_POOL,
-    kinds={"python", "duckdb"},
-    description=(
-        "Fed funds target range, effective rate and 2y/10y Treasury yields per FRED series "
-        "id, in percent; refreshed from the last stored date minus a lookback."
+        "The last refresh loaded every symbol of the universe (failures named).",
     ),
+    SESSION_FRESHNESS,
+    "Daily OHLCV per instrument of the universe and XNYS session, from the configured "
+    "provider; refreshed from the last stored session minus a lookback.",
 )
-def rates(
-    context: AssetExecutionContext, warehouse: DuckDBResource, market_data: MarketDataResource
-) -> MaterializeResult:
-    return _materialize(
-        context,
-        warehouse,
-        market_data,
-        _with_provider(refresh_rates, "rates", market_data, partition_window(context, market_data)),
-        "every_series_loaded",
-    )
+rates = _monthly_raw_table(
+    "rates",
+    refresh_rates,
+    "rates",
+    ("every_series_loaded", "The last refresh loaded every rate series (failures named)."),
+    RATES_FRESHNESS,
+    "Fed funds target range, effective rate and 2y/10y Treasury yields per FRED series "
+    "id, in percent; refreshed from the last stored date minus a lookback.",
+)
 
 
 @asset(

@@ -8,27 +8,23 @@ automation once ingestion has finished, instead of a second schedule guessing wh
 from zoneinfo import ZoneInfo
 
 from dagster import (
-    DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
-    schedule,
 )
 
 from ingestion.calendar import is_session, sessions_before
 from orchestration.defs.ingestion.jobs import ingestion_job
 from orchestration.partitions import month_partition
-from orchestration.shared import NEW_YORK
+from orchestration.shared import NEW_YORK, new_york_schedule
 
 WEEKLY_LOOKBACK_SESSIONS = 25
 
 
-@schedule(
+@new_york_schedule(
     name="nightly_ingestion_schedule",
     cron_schedule="30 18 * * 1-5",
-    execution_timezone=NEW_YORK,
     job=ingestion_job,
-    default_status=DefaultScheduleStatus.RUNNING,
     description=(
         "18:30 New York on NYSE sessions: load the day's prices and rates (recorded on the "
         "month's partition)."
@@ -46,12 +42,10 @@ def nightly_ingestion_schedule(context: ScheduleEvaluationContext) -> RunRequest
     )
 
 
-@schedule(
+@new_york_schedule(
     name="weekly_restatement_schedule",
     cron_schedule="0 8 * * 6",
-    execution_timezone=NEW_YORK,
     job=ingestion_job,
-    default_status=DefaultScheduleStatus.RUNNING,
     description=(
         f"Saturday 08:00 New York: re-read the last {WEEKLY_LOOKBACK_SESSIONS} sessions to "
         "catch late restatements."

@@ -2,18 +2,16 @@
 
 from zoneinfo import ZoneInfo
 
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+from dagster import RunRequest, ScheduleEvaluationContext
 
 from orchestration.defs.maintenance.jobs import maintenance_job
-from orchestration.shared import NEW_YORK
+from orchestration.shared import NEW_YORK, new_york_schedule
 
 
-@schedule(
+@new_york_schedule(
     name="weekly_compaction_schedule",
     cron_schedule="0 7 * * 0",
-    execution_timezone=NEW_YORK,
     job=maintenance_job,
-    default_status=DefaultScheduleStatus.RUNNING,
     description=(
         "Sunday 07:00 New York, when no session is loading: compact the warehouse file "
         "whatever its size, so it starts the week at the size of a fresh build."
