@@ -94,7 +94,7 @@
     select
         rebuild_points.pair_id,
         rebuild_points.frequency,
-        coalesce(last_run_before.streak_start, rebuild_points.first_changed) as rebuild_from,
+        coalesce(last_run_before.streak_start, rebuild_points.first_changed) as rebuild_from
     from rebuild_points
     left join last_run_before using (pair_id, frequency);
 
@@ -158,7 +158,7 @@
                 leader,
                 length as below,
                 coalesce(lead(length) over by_length, 0) as from_length,
-                sum(change) over (by_length rows unbounded preceding) as rank_change,
+                sum(change) over (by_length rows unbounded preceding) as rank_change
             from changes
             window by_length as (partition by pair_id, frequency, leader order by length desc)
         )

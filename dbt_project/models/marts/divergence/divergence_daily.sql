@@ -55,7 +55,7 @@ rolling_statistics as (
         {{ rolling('corr(long_return_1d, short_return_1d)', 'long_return_1d * short_return_1d', 60, 'pair_id', 'session_date') }}
             as correlation_60d,
         {{ rolling('avg(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_mean_252,
-        {{ rolling('stddev_samp(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_stddev_252,
+        {{ rolling('stddev_samp(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_stddev_252
     from returns
 ),
 
@@ -94,7 +94,7 @@ final as (
             or (long_return_1d < 0 and short_return_1d > 0)
         )::boolean as is_divergent_day,
         streaks.streak_leader::varchar as streak_leader,
-        streaks.streak_length::integer as streak_length,
+        streaks.streak_length::integer as streak_length
     from rolling_statistics
     left join streaks
         on streaks.pair_id = rolling_statistics.pair_id

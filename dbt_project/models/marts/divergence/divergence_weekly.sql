@@ -68,7 +68,7 @@ final as (
         rs_line::double as rs_line,
         leader::varchar as leader,
         streaks.streak_leader::varchar as streak_leader,
-        streaks.streak_length::integer as streak_length,
+        streaks.streak_length::integer as streak_length
     from returns
     left join streaks
         on streaks.pair_id = returns.pair_id

@@ -53,7 +53,7 @@ runs as (
         max(period_end) as streak_end,
         count(*) as length,
         product(1 + long_return) - 1 as long_return,
-        product(1 + short_return) - 1 as short_return,
+        product(1 + short_return) - 1 as short_return
     from streaks
     where leader <> 'tie'
     group by pair_id, frequency, run_number
@@ -90,7 +90,7 @@ ranked as (
                 partition by runs.pair_id, runs.frequency, runs.leader order by runs.length desc
             )
             {% if is_incremental() %}+ coalesce(longer_kept.longer_runs, 0){% endif %}
-        )::integer as rank_in_history,
+        )::integer as rank_in_history
     from runs
     inner join latest using (pair_id, frequency)
     {% if is_incremental() %}

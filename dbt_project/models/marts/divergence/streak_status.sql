@@ -18,7 +18,7 @@ latest as (
         frequency,
         max(period_end) as as_of,
         arg_max(streak_leader, period_end) as current_leader,
-        arg_max(streak_length, period_end) as current_length,
+        arg_max(streak_length, period_end) as current_length
     from streaks
     group by all
 ),
@@ -34,7 +34,7 @@ longest as (
         pair_id,
         frequency,
         max(length) filter (where leader = 'long') as longest_length_long,
-        max(length) filter (where leader = 'short') as longest_length_short,
+        max(length) filter (where leader = 'short') as longest_length_short
     from runs
     group by all
 ),
@@ -49,7 +49,7 @@ final as (
         current_runs.streak_start::date as current_streak_start,
         current_runs.rank_in_history::integer as current_rank,
         coalesce(longest.longest_length_long, 0)::integer as longest_length_long,
-        coalesce(longest.longest_length_short, 0)::integer as longest_length_short,
+        coalesce(longest.longest_length_short, 0)::integer as longest_length_short
     from latest
     left join current_runs using (pair_id, frequency)
     left join longest using (pair_id, frequency)

@@ -61,7 +61,7 @@ indexes as (
         max(daily_return) filter (where symbol = 'RUT') as rut_return_1d,
         max(daily_return) filter (where symbol = 'IXIC') as ixic_return_1d,
         max(daily_return) filter (where symbol = 'NDX') as ndx_return_1d,
-        max(daily_return) filter (where symbol = 'SPX') as spx_return_1d,
+        max(daily_return) filter (where symbol = 'SPX') as spx_return_1d
     from sessions
     left join index_prices using (session_date)
     group by sessions.session_date
@@ -79,7 +79,7 @@ spreads as (
                 order by indexes.session_date rows between unbounded preceding and 1 preceding
             ),
             'infinity'::double
-        ) as rut_is_record_close,
+        ) as rut_is_record_close
     from indexes
     left join daily_pairs as rut_vs_ixic
         on rut_vs_ixic.pair_id = 'rut_vs_ixic'
@@ -93,7 +93,7 @@ with_streak as (
     select
         spreads.*,
         weekly_streaks.streak_leader as rut_vs_spx_weekly_streak_leader,
-        weekly_streaks.streak_length as rut_vs_spx_weekly_streak_length,
+        weekly_streaks.streak_length as rut_vs_spx_weekly_streak_length
     from spreads
     asof left join weekly_streaks on weekly_streaks.week_ending <= spreads.session_date
 ),
@@ -102,7 +102,7 @@ with_rates as (
     select
         with_streak.*,
         policy.fed_target_upper,
-        curve.curve_2s10s,
+        curve.curve_2s10s
     from with_streak
     asof left join policy on policy.observation_date <= with_streak.session_date
     asof left join curve on curve.observation_date <= with_streak.session_date
@@ -111,7 +111,7 @@ with_rates as (
 with_growth as (
     select
         with_rates.*,
-        growth_gap.small_minus_large as small_minus_large_growth,
+        growth_gap.small_minus_large as small_minus_large_growth
     from with_rates
     asof left join growth_gap
         on growth_gap.fiscal_year = year(with_rates.session_date)
@@ -137,7 +137,7 @@ final as (
         fed_target_upper::double as fed_target_upper,
         curve_2s10s::double as curve_2s10s,
         small_minus_large_growth::double as small_minus_large_growth,
-        rut_is_record_close::boolean as rut_is_record_close,
+        rut_is_record_close::boolean as rut_is_record_close
     from with_growth
 )
 

@@ -42,7 +42,7 @@ levels as (
         target_upper.rate_pct as fed_target_upper,
         effective.rate_pct as fed_effective,
         treasury_2y.rate_pct as ust_2y,
-        treasury_10y.rate_pct as ust_10y,
+        treasury_10y.rate_pct as ust_10y
     from observation_dates
     asof left join target_lower
         on observation_dates.observation_date >= target_lower.observation_date
@@ -62,7 +62,7 @@ with_changes as (
         *,
         round(ust_10y - ust_2y, 4) as curve_2s10s,
         round(100 * (fed_target_upper - lag(fed_target_upper) over by_date), 2)
-            as policy_change_bps,
+            as policy_change_bps
     from levels
     window by_date as (order by observation_date)
 ),
@@ -75,7 +75,7 @@ classified as (
             when policy_change_bps > 0 then 'hike'
             else 'hold'
         end as policy_action,
-        year(observation_date)::integer as calendar_year,
+        year(observation_date)::integer as calendar_year
     from with_changes
 ),
 
@@ -94,7 +94,7 @@ counted as (
         (count(*) filter (where policy_action = 'cut') over year_to_date)::integer as cuts_ytd,
         (count(*) filter (where policy_action = 'hike') over year_to_date)::integer as hikes_ytd,
         max(observation_date) filter (where policy_change_bps <> 0) over all_to_date
-            as last_policy_change_date,
+            as last_policy_change_date
     from classified
     window
         year_to_date as (
@@ -110,7 +110,7 @@ counted as (
 final as (
     select
         *,
-        (observation_date - last_policy_change_date)::integer as days_since_last_change,
+        (observation_date - last_policy_change_date)::integer as days_since_last_change
     from counted
 )
 

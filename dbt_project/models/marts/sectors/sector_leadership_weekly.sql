@@ -10,7 +10,7 @@ rotation as (
 with_bottom_rank as (
     select
         *,
-        max(rank_13w) over (partition by week_ending) as bottom_rank,
+        max(rank_13w) over (partition by week_ending) as bottom_rank
     from rotation
 ),
 
@@ -27,7 +27,7 @@ weekly as (
         min(sector_symbol) filter (where rank_13w = bottom_rank) as bottom_sector,
         avg(relative_return_4w) filter (where style = 'growth') as growth_relative_return_4w,
         avg(relative_return_4w) filter (where style = 'cyclical') as cyclical_relative_return_4w,
-        avg(relative_return_4w) filter (where style = 'defensive') as defensive_relative_return_4w,
+        avg(relative_return_4w) filter (where style = 'defensive') as defensive_relative_return_4w
     from with_bottom_rank
     group by week_ending
 ),
@@ -36,7 +36,7 @@ spreads as (
     select
         *,
         growth_relative_return_4w - cyclical_relative_return_4w as growth_minus_cyclical_4w,
-        cyclical_relative_return_4w - defensive_relative_return_4w as cyclical_minus_defensive_4w,
+        cyclical_relative_return_4w - defensive_relative_return_4w as cyclical_minus_defensive_4w
     from weekly
 ),
 
@@ -54,7 +54,7 @@ final as (
         cyclical_relative_return_4w::double as cyclical_relative_return_4w,
         defensive_relative_return_4w::double as defensive_relative_return_4w,
         growth_minus_cyclical_4w::double as growth_minus_cyclical_4w,
-        cyclical_minus_defensive_4w::double as cyclical_minus_defensive_4w,
+        cyclical_minus_defensive_4w::double as cyclical_minus_defensive_4w
     from spreads
 )
 
