@@ -21,11 +21,11 @@
 {% macro create_incremental_state() -%}
     create schema if not exists meta;
     create table if not exists {{ incremental_state_relation() }} (
-        model_name varchar primary key,
+        model_name string primary key,
         prices_ingested_through timestamp,
         built_at timestamp
     );
-    alter table {{ incremental_state_relation() }} add column if not exists checked_column varchar;
+    alter table {{ incremental_state_relation() }} add column if not exists checked_column string;
     alter table {{ incremental_state_relation() }} add column if not exists checked_from date;
     alter table {{ incremental_state_relation() }} add column if not exists upstream_built_through timestamp;
     alter table {{ incremental_state_relation() }} add column if not exists unverified_from date;

@@ -43,7 +43,7 @@
 {% macro replace_stale_runs(streaks, pairs) -%}
     {%- if is_incremental() -%}
     create table if not exists {{ built_legs_relation() }} (
-        pair_id varchar, long_symbol varchar, short_symbol varchar
+        pair_id string, long_symbol string, short_symbol string
     );
 
     create or replace table {{ rebuilt_runs_relation() }} as

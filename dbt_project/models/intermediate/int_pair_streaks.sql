@@ -107,7 +107,7 @@ run_starts as (
         carried.run_number as carried_run_number,
         carried.streak_length as carried_streak_length,
         {% else %}
-        null::varchar as carried_leader,
+        null::string as carried_leader,
         null::bigint as carried_run_number,
         null::bigint as carried_streak_length,
         {% endif %}

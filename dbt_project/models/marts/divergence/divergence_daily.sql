@@ -61,10 +61,10 @@ rolling_statistics as (
 
 final as (
     select
-        rolling_statistics.pair_id::varchar as pair_id,
+        rolling_statistics.pair_id::string as pair_id,
         rolling_statistics.session_date::date as session_date,
-        long_symbol::varchar as long_symbol,
-        short_symbol::varchar as short_symbol,
+        long_symbol::string as long_symbol,
+        short_symbol::string as short_symbol,
         long_price::double as long_price,
         short_price::double as short_price,
         long_return_1d::double as long_return_1d,
@@ -88,12 +88,12 @@ final as (
         (
             (spread_20d - spread_20d_mean_252) / nullif(spread_20d_stddev_252, 0)
         )::double as spread_20d_zscore,
-        leader::varchar as leader,
+        leader::string as leader,
         (
             (long_return_1d > 0 and short_return_1d < 0)
             or (long_return_1d < 0 and short_return_1d > 0)
         )::boolean as is_divergent_day,
-        streaks.streak_leader::varchar as streak_leader,
+        streaks.streak_leader::string as streak_leader,
         streaks.streak_length::integer as streak_length
     from rolling_statistics
     left join streaks

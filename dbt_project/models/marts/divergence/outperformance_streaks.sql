@@ -75,11 +75,11 @@ longer_kept as (
 
 ranked as (
     select
-        runs.pair_id::varchar as pair_id,
-        runs.frequency::varchar as frequency,
+        runs.pair_id::string as pair_id,
+        runs.frequency::string as frequency,
         runs.streak_start::date as streak_start,
         runs.streak_end::date as streak_end,
-        runs.leader::varchar as leader,
+        runs.leader::string as leader,
         runs.length::integer as length,
         runs.long_return::double as long_return,
         runs.short_return::double as short_return,

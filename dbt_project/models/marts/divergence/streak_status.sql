@@ -41,10 +41,10 @@ longest as (
 
 final as (
     select
-        latest.pair_id::varchar as pair_id,
-        latest.frequency::varchar as frequency,
+        latest.pair_id::string as pair_id,
+        latest.frequency::string as frequency,
         latest.as_of::date as as_of,
-        latest.current_leader::varchar as current_leader,
+        latest.current_leader::string as current_leader,
         latest.current_length::integer as current_length,
         current_runs.streak_start::date as current_streak_start,
         current_runs.rank_in_history::integer as current_rank,

@@ -132,7 +132,7 @@ final as (
         rut_vs_ixic_spread_1d::double as rut_vs_ixic_spread_1d,
         rut_vs_spx_spread_1d::double as rut_vs_spx_spread_1d,
         rut_vs_spx_spread_ytd::double as rut_vs_spx_spread_ytd,
-        rut_vs_spx_weekly_streak_leader::varchar as rut_vs_spx_weekly_streak_leader,
+        rut_vs_spx_weekly_streak_leader::string as rut_vs_spx_weekly_streak_leader,
         rut_vs_spx_weekly_streak_length::integer as rut_vs_spx_weekly_streak_length,
         fed_target_upper::double as fed_target_upper,
         curve_2s10s::double as curve_2s10s,

@@ -93,11 +93,11 @@ rank_changes as (
 
 final as (
     select
-        sector_symbol::varchar as sector_symbol,
+        sector_symbol::string as sector_symbol,
         week_ending::date as week_ending,
-        benchmark_symbol::varchar as benchmark_symbol,
-        sector::varchar as sector,
-        style::varchar as style,
+        benchmark_symbol::string as benchmark_symbol,
+        sector::string as sector,
+        style::string as style,
         sector_price::double as sector_price,
         benchmark_price::double as benchmark_price,
         sector_return_1w::double as sector_return_1w,
@@ -112,8 +112,8 @@ final as (
         rs_line::double as rs_line,
         rs_ratio::double as rs_ratio,
         rs_momentum::double as rs_momentum,
-        quadrant::varchar as quadrant,
-        previous_quadrant::varchar as previous_quadrant,
+        quadrant::string as quadrant,
+        previous_quadrant::string as previous_quadrant,
         rank_13w::integer as rank_13w,
         rank_change_4w::integer as rank_change_4w
     from rank_changes
