@@ -76,11 +76,11 @@ month_anchors as (
         month_start,
         case
             when lag(month_start) over by_month = month_start - interval 1 month
-            then lag(arg_max(long_price, session_date)) over by_month
+            then lag(max_by(long_price, session_date)) over by_month
         end as long_month_anchor,
         case
             when lag(month_start) over by_month = month_start - interval 1 month
-            then lag(arg_max(short_price, session_date)) over by_month
+            then lag(max_by(short_price, session_date)) over by_month
         end as short_month_anchor
     from one_day
     group by pair_id, month_start
@@ -93,11 +93,11 @@ year_anchors as (
         calendar_year,
         case
             when lag(calendar_year) over by_year = calendar_year - 1
-            then lag(arg_max(long_price, session_date)) over by_year
+            then lag(max_by(long_price, session_date)) over by_year
         end as long_year_anchor,
         case
             when lag(calendar_year) over by_year = calendar_year - 1
-            then lag(arg_max(short_price, session_date)) over by_year
+            then lag(max_by(short_price, session_date)) over by_year
         end as short_year_anchor
     from one_day
     group by pair_id, calendar_year

@@ -33,9 +33,9 @@ carried as (
     select
         stored.pair_id,
         stored.frequency,
-        arg_max(stored.leader, stored.period_end) as leader,
-        arg_max(stored.run_number, stored.period_end) as run_number,
-        arg_max(stored.streak_length, stored.period_end) as streak_length
+        max_by(stored.leader, stored.period_end) as leader,
+        max_by(stored.run_number, stored.period_end) as run_number,
+        max_by(stored.streak_length, stored.period_end) as streak_length
     from {{ this }} as stored
     inner join recompute_points using (pair_id, frequency)
     where stored.period_end < recompute_points.recompute_from

@@ -17,8 +17,8 @@ latest as (
         pair_id,
         frequency,
         max(period_end) as as_of,
-        arg_max(streak_leader, period_end) as current_leader,
-        arg_max(streak_length, period_end) as current_length
+        max_by(streak_leader, period_end) as current_leader,
+        max_by(streak_length, period_end) as current_length
     from streaks
     group by all
 ),

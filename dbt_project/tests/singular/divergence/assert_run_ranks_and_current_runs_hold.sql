@@ -56,7 +56,7 @@ latest as (
         streaks.pair_id,
         streaks.frequency,
         max(streaks.period_end) as latest_period_end,
-        arg_max(streaks.leader, streaks.period_end) as latest_leader
+        max_by(streaks.leader, streaks.period_end) as latest_leader
     from {{ ref('int_pair_streaks') }} as streaks
     inner join {{ ref('pairs') }} as pairs using (pair_id)
     group by streaks.pair_id, streaks.frequency
