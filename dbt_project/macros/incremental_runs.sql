@@ -158,7 +158,10 @@
                 leader,
                 length as below,
                 coalesce(lead(length) over by_length, 0) as from_length,
-                sum(change) over (by_length rows unbounded preceding) as rank_change
+                sum(change) over (
+                    partition by pair_id, frequency, leader order by length desc
+                    rows unbounded preceding
+                ) as rank_change
             from changes
             window by_length as (partition by pair_id, frequency, leader order by length desc)
         )
