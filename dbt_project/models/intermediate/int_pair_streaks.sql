@@ -153,7 +153,7 @@ positioned as (
                 + case when run_number = carried_run_number then carried_streak_length else 0 end
         end as streak_length,
         -- when this row was written: outperformance_streaks rebuilds the runs it touches
-        (now() at time zone 'UTC') as recomputed_at
+        {{ utc_now() }} as recomputed_at
     from runs
 )
 

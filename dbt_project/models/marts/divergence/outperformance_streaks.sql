@@ -52,8 +52,8 @@ runs as (
         min(period_end) as streak_start,
         max(period_end) as streak_end,
         count(*) as length,
-        product(1 + long_return) - 1 as long_return,
-        product(1 + short_return) - 1 as short_return
+        {{ product_of('1 + long_return') }} - 1 as long_return,
+        {{ product_of('1 + short_return') }} - 1 as short_return
     from streaks
     where leader <> 'tie'
     group by pair_id, frequency, run_number

@@ -42,7 +42,8 @@ aligned_sessions as (
         rut.session_date,
         rut.price as rut_price,
         spx.price as spx_price,
-        row_number() over (order by rut.session_date)::integer as session_index
+        row_number() over (order by rut.session_date)::integer as session_index,
+        lag(rut.session_date) over (order by rut.session_date) as previous_session_date
     from prices as rut
     inner join prices as spx
         on spx.session_date = rut.session_date
@@ -54,7 +55,8 @@ last_aligned as (
     select max(session_index) as last_session_index from aligned_sessions
 ),
 
--- s0: the first aligned session on or after the event date (asof join, >= direction).
+-- s0: the first aligned session on or after the event date, the one whose span since the
+-- previous aligned session holds it.
 anchored as (
     select
         cycles.*,
@@ -63,8 +65,9 @@ anchored as (
         s0.rut_price as event_rut_price,
         s0.spx_price as event_spx_price
     from cycles
-    asof left join aligned_sessions as s0
+    left join aligned_sessions as s0
         on s0.session_date >= cycles.event_date
+        and cycles.event_date > coalesce(s0.previous_session_date, date '0001-01-01')
 ),
 
 study as (

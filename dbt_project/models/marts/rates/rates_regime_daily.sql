@@ -14,15 +14,30 @@ observation_dates as (
 ),
 
 target_lower as (
-    select observation_date, rate_pct from rates where series_id = 'DFEDTARL'
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        rate_pct
+    from rates
+    where series_id = 'DFEDTARL'
 ),
 
 target_upper as (
-    select observation_date, rate_pct from rates where series_id = 'DFEDTARU'
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        rate_pct
+    from rates
+    where series_id = 'DFEDTARU'
 ),
 
 effective as (
-    select observation_date, rate_pct from rates where series_id = 'DFF'
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        rate_pct
+    from rates
+    where series_id = 'DFF'
 ),
 
 treasury_2y as (
@@ -33,8 +48,8 @@ treasury_10y as (
     select observation_date, rate_pct from rates where series_id = 'DGS10'
 ),
 
--- Policy rates as of the date (latest on or before it); Treasury yields only when
--- published on that very date.
+-- Policy rates as of the date (latest on or before it, by the span each value holds);
+-- Treasury yields only when published on that very date.
 levels as (
     select
         observation_dates.observation_date,
@@ -44,12 +59,15 @@ levels as (
         treasury_2y.rate_pct as ust_2y,
         treasury_10y.rate_pct as ust_10y
     from observation_dates
-    asof left join target_lower
+    left join target_lower
         on observation_dates.observation_date >= target_lower.observation_date
-    asof left join target_upper
+        and observation_dates.observation_date < target_lower.valid_until
+    left join target_upper
         on observation_dates.observation_date >= target_upper.observation_date
-    asof left join effective
+        and observation_dates.observation_date < target_upper.valid_until
+    left join effective
         on observation_dates.observation_date >= effective.observation_date
+        and observation_dates.observation_date < effective.valid_until
     left join treasury_2y
         on treasury_2y.observation_date = observation_dates.observation_date
     left join treasury_10y

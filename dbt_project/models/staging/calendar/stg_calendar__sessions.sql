@@ -13,8 +13,8 @@ periods as (
         market_open_at,
         market_close_at,
         is_early_close,
-        isoyear(session_date) as iso_year,
-        week(session_date) as iso_week,
+        {{ iso_year('session_date') }} as iso_year,
+        {{ iso_week('session_date') }} as iso_week,
         date_trunc('month', session_date)::date as month_start,
         year(session_date) as calendar_year
     from source
