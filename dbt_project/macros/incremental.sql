@@ -21,11 +21,11 @@
 {% macro create_incremental_state() -%}
     create schema if not exists meta;
     create table if not exists {{ incremental_state_relation() }} (
-        model_name varchar primary key,
+        model_name string primary key,
         prices_ingested_through timestamp,
         built_at timestamp
     );
-    alter table {{ incremental_state_relation() }} add column if not exists checked_column varchar;
+    alter table {{ incremental_state_relation() }} add column if not exists checked_column string;
     alter table {{ incremental_state_relation() }} add column if not exists checked_from date;
     alter table {{ incremental_state_relation() }} add column if not exists upstream_built_through timestamp;
     alter table {{ incremental_state_relation() }} add column if not exists unverified_from date;
@@ -115,7 +115,7 @@ stored_pairs as (
         min(long_symbol) = max(long_symbol) and min(short_symbol) = max(short_symbol)
             as one_leg_set,
         min(long_symbol) as long_symbol,
-        min(short_symbol) as short_symbol,
+        min(short_symbol) as short_symbol
     from {{ this }}
     group by {{ keys }}
 ),
@@ -136,7 +136,7 @@ recompute_points as (
                 coalesce(long_changes.first_changed, date '9999-12-31'),
                 coalesce(short_changes.first_changed, date '9999-12-31')
             )
-        end as recompute_from,
+        end as recompute_from
     from {{ pairs_cte }} as pairs
     {% if frequencies -%}
     cross join (
@@ -166,7 +166,7 @@ rows_back as (
         stored.{{ date_column }} as stored_date,
         row_number() over (
             partition by stored.pair_id order by stored.{{ date_column }} desc
-        ) as rows_back,
+        ) as rows_back
     from {{ this }} as stored
     inner join recompute_points using (pair_id)
     where stored.{{ date_column }} < recompute_points.recompute_from
@@ -202,7 +202,7 @@ recompute_bounds as (
                 )
                 {%- endif %}
             )
-        end as input_from,
+        end as input_from
     from recompute_points
     left join rows_back using (pair_id)
     group by recompute_points.pair_id, recompute_points.recompute_from

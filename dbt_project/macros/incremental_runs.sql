@@ -43,7 +43,7 @@
 {% macro replace_stale_runs(streaks, pairs) -%}
     {%- if is_incremental() -%}
     create table if not exists {{ built_legs_relation() }} (
-        pair_id varchar, long_symbol varchar, short_symbol varchar
+        pair_id string, long_symbol string, short_symbol string
     );
 
     create or replace table {{ rebuilt_runs_relation() }} as
@@ -94,7 +94,7 @@
     select
         rebuild_points.pair_id,
         rebuild_points.frequency,
-        coalesce(last_run_before.streak_start, rebuild_points.first_changed) as rebuild_from,
+        coalesce(last_run_before.streak_start, rebuild_points.first_changed) as rebuild_from
     from rebuild_points
     left join last_run_before using (pair_id, frequency);
 
@@ -158,7 +158,10 @@
                 leader,
                 length as below,
                 coalesce(lead(length) over by_length, 0) as from_length,
-                sum(change) over (by_length rows unbounded preceding) as rank_change,
+                sum(change) over (
+                    partition by pair_id, frequency, leader order by length desc
+                    rows unbounded preceding
+                ) as rank_change
             from changes
             window by_length as (partition by pair_id, frequency, leader order by length desc)
         )

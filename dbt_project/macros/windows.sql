@@ -27,3 +27,17 @@
         when {{ spread }} = 0 then 'tie'
     end
 {%- endmacro %}
+
+
+{#- As-of joins as range joins: a row stays the latest of its partition from its own
+    `date_column` until the next row's (exclusive); 9999-12-31 for the last row. Joining
+    `on d >= date_column and d < valid_until` finds the latest row on or before d, as
+    DuckDB's asof join does, when `date_column` is unique in the partition. -#}
+{% macro valid_until(date_column, partition_by=none) -%}
+    coalesce(
+        lead({{ date_column }}) over (
+            {% if partition_by %}partition by {{ partition_by }} {% endif %}order by {{ date_column }}
+        ),
+        date '9999-12-31'
+    )
+{%- endmacro %}

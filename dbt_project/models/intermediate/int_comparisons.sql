@@ -16,7 +16,7 @@ pair_comparisons as (
         pair_id,
         'pair' as comparison_kind,
         long_symbol,
-        short_symbol,
+        short_symbol
     from pairs
 ),
 
@@ -25,7 +25,7 @@ sector_comparisons as (
         'sector_' || lower(symbol) || '_vs_' || lower(benchmark_symbol) as pair_id,
         'sector' as comparison_kind,
         symbol as long_symbol,
-        benchmark_symbol as short_symbol,
+        benchmark_symbol as short_symbol
     from instruments
     where role = 'sector' and benchmark_symbol is not null
 ),

@@ -38,7 +38,7 @@ aligned as (
         comparisons.short_symbol,
         long_leg.session_date,
         long_leg.price as long_price,
-        short_leg.price as short_price,
+        short_leg.price as short_price
     from comparisons
     inner join prices as long_leg on long_leg.symbol = comparisons.long_symbol
     inner join prices as short_leg
@@ -63,7 +63,7 @@ one_day as (
         long_price / lag(long_price, 20) over by_pair - 1 as long_return_20d,
         short_price / lag(short_price, 20) over by_pair - 1 as short_return_20d,
         date_trunc('month', session_date)::date as month_start,
-        year(session_date) as calendar_year,
+        year(session_date) as calendar_year
     from aligned
     window by_pair as (partition by pair_id order by session_date)
 ),
@@ -76,12 +76,12 @@ month_anchors as (
         month_start,
         case
             when lag(month_start) over by_month = month_start - interval 1 month
-            then lag(arg_max(long_price, session_date)) over by_month
+            then lag(max_by(long_price, session_date)) over by_month
         end as long_month_anchor,
         case
             when lag(month_start) over by_month = month_start - interval 1 month
-            then lag(arg_max(short_price, session_date)) over by_month
-        end as short_month_anchor,
+            then lag(max_by(short_price, session_date)) over by_month
+        end as short_month_anchor
     from one_day
     group by pair_id, month_start
     window by_month as (partition by pair_id order by month_start)
@@ -93,12 +93,12 @@ year_anchors as (
         calendar_year,
         case
             when lag(calendar_year) over by_year = calendar_year - 1
-            then lag(arg_max(long_price, session_date)) over by_year
+            then lag(max_by(long_price, session_date)) over by_year
         end as long_year_anchor,
         case
             when lag(calendar_year) over by_year = calendar_year - 1
-            then lag(arg_max(short_price, session_date)) over by_year
-        end as short_year_anchor,
+            then lag(max_by(short_price, session_date)) over by_year
+        end as short_year_anchor
     from one_day
     group by pair_id, calendar_year
     window by_year as (partition by pair_id order by calendar_year)
@@ -123,7 +123,7 @@ compounded as (
         one_day.long_price / month_anchors.long_month_anchor - 1 as long_return_mtd,
         one_day.short_price / month_anchors.short_month_anchor - 1 as short_return_mtd,
         one_day.long_price / year_anchors.long_year_anchor - 1 as long_return_ytd,
-        one_day.short_price / year_anchors.short_year_anchor - 1 as short_return_ytd,
+        one_day.short_price / year_anchors.short_year_anchor - 1 as short_return_ytd
     from one_day
     left join month_anchors using (pair_id, month_start)
     left join year_anchors using (pair_id, calendar_year)
@@ -137,7 +137,7 @@ spreads as (
         long_return_mtd - short_return_mtd as spread_mtd,
         long_return_ytd - short_return_ytd as spread_ytd,
         {{ leader_of('spread_1d') }} as leader,
-        long_price / short_price as rs_line,
+        long_price / short_price as rs_line
     from compounded
 )
 

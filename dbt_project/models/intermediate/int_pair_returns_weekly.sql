@@ -40,7 +40,7 @@ aligned as (
         comparisons.short_symbol,
         long_leg.week_ending,
         long_leg.price as long_price,
-        short_leg.price as short_price,
+        short_leg.price as short_price
     from comparisons
     inner join weekly as long_leg on long_leg.symbol = comparisons.long_symbol
     inner join weekly as short_leg
@@ -63,7 +63,7 @@ one_week as (
         long_price / lag(long_price, 4) over by_pair - 1 as long_return_4w,
         short_price / lag(short_price, 4) over by_pair - 1 as short_return_4w,
         long_price / lag(long_price, 13) over by_pair - 1 as long_return_13w,
-        short_price / lag(short_price, 13) over by_pair - 1 as short_return_13w,
+        short_price / lag(short_price, 13) over by_pair - 1 as short_return_13w
     from aligned
     window by_pair as (partition by pair_id order by week_ending)
 ),
@@ -87,7 +87,7 @@ spreads as (
         long_return_4w - short_return_4w as spread_4w,
         long_return_13w - short_return_13w as spread_13w,
         {{ leader_of('spread_1w') }} as leader,
-        long_price / short_price as rs_line,
+        long_price / short_price as rs_line
     from one_week
 )
 

@@ -33,9 +33,9 @@ carried as (
     select
         stored.pair_id,
         stored.frequency,
-        arg_max(stored.leader, stored.period_end) as leader,
-        arg_max(stored.run_number, stored.period_end) as run_number,
-        arg_max(stored.streak_length, stored.period_end) as streak_length,
+        max_by(stored.leader, stored.period_end) as leader,
+        max_by(stored.run_number, stored.period_end) as run_number,
+        max_by(stored.streak_length, stored.period_end) as streak_length
     from {{ this }} as stored
     inner join recompute_points using (pair_id, frequency)
     where stored.period_end < recompute_points.recompute_from
@@ -67,7 +67,7 @@ periods as (
         short_symbol,
         long_return_1d as long_return,
         short_return_1d as short_return,
-        leader,
+        leader
     from daily
     where leader is not null
     union all
@@ -79,7 +79,7 @@ periods as (
         short_symbol,
         long_return_1w as long_return,
         short_return_1w as short_return,
-        leader,
+        leader
     from weekly
     where leader is not null
 ),
@@ -107,7 +107,7 @@ run_starts as (
         carried.run_number as carried_run_number,
         carried.streak_length as carried_streak_length,
         {% else %}
-        null::varchar as carried_leader,
+        null::string as carried_leader,
         null::bigint as carried_run_number,
         null::bigint as carried_streak_length,
         {% endif %}
@@ -116,7 +116,7 @@ run_starts as (
                 lag(new_periods.leader) over by_period, carried_leader
             ) then 1
             else 0
-        end as starts_run,
+        end as starts_run
     from new_periods
     {% if is_incremental() %}
     left join carried using (pair_id, frequency)
@@ -131,7 +131,7 @@ runs as (
         *,
         coalesce(carried_run_number, 0) + sum(starts_run) over (
             partition by pair_id, frequency order by period_end rows unbounded preceding
-        ) as run_number,
+        ) as run_number
     from run_starts
 ),
 
@@ -153,7 +153,7 @@ positioned as (
                 + case when run_number = carried_run_number then carried_streak_length else 0 end
         end as streak_length,
         -- when this row was written: outperformance_streaks rebuilds the runs it touches
-        (now() at time zone 'UTC') as recomputed_at,
+        {{ utc_now() }} as recomputed_at
     from runs
 )
 

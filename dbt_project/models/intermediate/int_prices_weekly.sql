@@ -15,7 +15,7 @@ week_closes as (
     select
         prices.symbol,
         calendar.week_ending,
-        prices.price,
+        prices.price
     from prices
     inner join calendar
         on prices.session_date = calendar.session_date

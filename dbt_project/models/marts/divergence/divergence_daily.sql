@@ -55,16 +55,16 @@ rolling_statistics as (
         {{ rolling('corr(long_return_1d, short_return_1d)', 'long_return_1d * short_return_1d', 60, 'pair_id', 'session_date') }}
             as correlation_60d,
         {{ rolling('avg(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_mean_252,
-        {{ rolling('stddev_samp(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_stddev_252,
+        {{ rolling('stddev_samp(spread_20d)', 'spread_20d', 252, 'pair_id', 'session_date') }} as spread_20d_stddev_252
     from returns
 ),
 
 final as (
     select
-        rolling_statistics.pair_id::varchar as pair_id,
+        rolling_statistics.pair_id::string as pair_id,
         rolling_statistics.session_date::date as session_date,
-        long_symbol::varchar as long_symbol,
-        short_symbol::varchar as short_symbol,
+        long_symbol::string as long_symbol,
+        short_symbol::string as short_symbol,
         long_price::double as long_price,
         short_price::double as short_price,
         long_return_1d::double as long_return_1d,
@@ -88,13 +88,13 @@ final as (
         (
             (spread_20d - spread_20d_mean_252) / nullif(spread_20d_stddev_252, 0)
         )::double as spread_20d_zscore,
-        leader::varchar as leader,
+        leader::string as leader,
         (
             (long_return_1d > 0 and short_return_1d < 0)
             or (long_return_1d < 0 and short_return_1d > 0)
         )::boolean as is_divergent_day,
-        streaks.streak_leader::varchar as streak_leader,
-        streaks.streak_length::integer as streak_length,
+        streaks.streak_leader::string as streak_leader,
+        streaks.streak_length::integer as streak_length
     from rolling_statistics
     left join streaks
         on streaks.pair_id = rolling_statistics.pair_id

@@ -50,10 +50,10 @@ streaks as (
 
 final as (
     select
-        returns.pair_id::varchar as pair_id,
+        returns.pair_id::string as pair_id,
         returns.week_ending::date as week_ending,
-        long_symbol::varchar as long_symbol,
-        short_symbol::varchar as short_symbol,
+        long_symbol::string as long_symbol,
+        short_symbol::string as short_symbol,
         long_price::double as long_price,
         short_price::double as short_price,
         long_return_1w::double as long_return_1w,
@@ -66,9 +66,9 @@ final as (
         short_return_13w::double as short_return_13w,
         spread_13w::double as spread_13w,
         rs_line::double as rs_line,
-        leader::varchar as leader,
-        streaks.streak_leader::varchar as streak_leader,
-        streaks.streak_length::integer as streak_length,
+        leader::string as leader,
+        streaks.streak_leader::string as streak_leader,
+        streaks.streak_length::integer as streak_length
     from returns
     left join streaks
         on streaks.pair_id = returns.pair_id

@@ -52,8 +52,8 @@ runs as (
         min(period_end) as streak_start,
         max(period_end) as streak_end,
         count(*) as length,
-        product(1 + long_return) - 1 as long_return,
-        product(1 + short_return) - 1 as short_return,
+        {{ product_of('1 + long_return') }} - 1 as long_return,
+        {{ product_of('1 + short_return') }} - 1 as short_return
     from streaks
     where leader <> 'tie'
     group by pair_id, frequency, run_number
@@ -75,11 +75,11 @@ longer_kept as (
 
 ranked as (
     select
-        runs.pair_id::varchar as pair_id,
-        runs.frequency::varchar as frequency,
+        runs.pair_id::string as pair_id,
+        runs.frequency::string as frequency,
         runs.streak_start::date as streak_start,
         runs.streak_end::date as streak_end,
-        runs.leader::varchar as leader,
+        runs.leader::string as leader,
         runs.length::integer as length,
         runs.long_return::double as long_return,
         runs.short_return::double as short_return,
@@ -90,7 +90,7 @@ ranked as (
                 partition by runs.pair_id, runs.frequency, runs.leader order by runs.length desc
             )
             {% if is_incremental() %}+ coalesce(longer_kept.longer_runs, 0){% endif %}
-        )::integer as rank_in_history,
+        )::integer as rank_in_history
     from runs
     inner join latest using (pair_id, frequency)
     {% if is_incremental() %}

@@ -17,8 +17,8 @@ latest as (
         pair_id,
         frequency,
         max(period_end) as as_of,
-        arg_max(streak_leader, period_end) as current_leader,
-        arg_max(streak_length, period_end) as current_length,
+        max_by(streak_leader, period_end) as current_leader,
+        max_by(streak_length, period_end) as current_length
     from streaks
     group by all
 ),
@@ -34,22 +34,22 @@ longest as (
         pair_id,
         frequency,
         max(length) filter (where leader = 'long') as longest_length_long,
-        max(length) filter (where leader = 'short') as longest_length_short,
+        max(length) filter (where leader = 'short') as longest_length_short
     from runs
     group by all
 ),
 
 final as (
     select
-        latest.pair_id::varchar as pair_id,
-        latest.frequency::varchar as frequency,
+        latest.pair_id::string as pair_id,
+        latest.frequency::string as frequency,
         latest.as_of::date as as_of,
-        latest.current_leader::varchar as current_leader,
+        latest.current_leader::string as current_leader,
         latest.current_length::integer as current_length,
         current_runs.streak_start::date as current_streak_start,
         current_runs.rank_in_history::integer as current_rank,
         coalesce(longest.longest_length_long, 0)::integer as longest_length_long,
-        coalesce(longest.longest_length_short, 0)::integer as longest_length_short,
+        coalesce(longest.longest_length_short, 0)::integer as longest_length_short
     from latest
     left join current_runs using (pair_id, frequency)
     left join longest using (pair_id, frequency)

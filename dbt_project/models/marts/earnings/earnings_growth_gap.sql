@@ -15,7 +15,7 @@ pivoted as (
         max(eps_growth) filter (where universe = 'nasdaq_100') as tech_growth,
         count(*) filter (
             where universe in ('russell_2000', 'sp500', 'nasdaq_100')
-        ) as universes_reported,
+        ) as universes_reported
     from estimates
     where eps_growth is not null
     group by all
@@ -31,7 +31,7 @@ final as (
         -- differences rounded to 10 decimals to drop the binary noise of percent / 100
         round(small_cap_growth - large_cap_growth, 10)::double as small_minus_large,
         round(tech_growth - small_cap_growth, 10)::double as tech_minus_small,
-        universes_reported::integer as universes_reported,
+        universes_reported::integer as universes_reported
     from pivoted
     where universes_reported > 0
 )

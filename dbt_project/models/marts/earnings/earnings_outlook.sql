@@ -15,7 +15,7 @@ with_previous as (
         eps_growth_pct as eps_growth_estimate_pct,
         lag(as_of_date) over snapshots as previous_as_of_date,
         lag(eps_growth) over snapshots as previous_estimate,
-        source,
+        source
     from estimates
     window snapshots as (partition by universe, fiscal_year order by as_of_date)
 ),
@@ -23,7 +23,7 @@ with_previous as (
 final as (
     select
         as_of_date::date as as_of_date,
-        universe::varchar as universe,
+        universe::string as universe,
         fiscal_year::integer as fiscal_year,
         eps_growth_estimate::double as eps_growth_estimate,
         eps_growth_estimate_pct::double as eps_growth_estimate_pct,
@@ -32,7 +32,7 @@ final as (
         -- rounded to 10 decimals: the fractions are percent / 100, so a plain difference
         -- carries binary noise (14.99 % - 15.81 % gives -0.008200000000000013)
         round(eps_growth_estimate - previous_estimate, 10)::double as revision,
-        source::varchar as source,
+        source::string as source
     from with_previous
 )
 

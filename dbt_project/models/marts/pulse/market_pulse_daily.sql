@@ -1,7 +1,8 @@
 -- One wide row per XNYS session for dashboards: the four indexes, the small-cap spreads,
 -- the weekly rut_vs_spx streak, the Fed and the curve, and the earnings-growth gap.
 -- Values published on other schedules (weeks, business days, monthly snapshots) are
--- the latest on or before the session, found with as-of joins.
+-- the latest on or before the session: the row whose span (from its date to the next
+-- row's) holds the session.
 with
 
 calendar as (
@@ -21,25 +22,39 @@ daily_pairs as (
 ),
 
 weekly_streaks as (
-    select week_ending, streak_leader, streak_length
+    select
+        week_ending,
+        {{ valid_until('week_ending') }} as valid_until,
+        streak_leader,
+        streak_length
     from {{ ref('divergence_weekly') }}
     where pair_id = 'rut_vs_spx'
 ),
 
 policy as (
-    select observation_date, fed_target_upper
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        fed_target_upper
     from {{ ref('rates_regime_daily') }}
     where fed_target_upper is not null
 ),
 
 curve as (
-    select observation_date, curve_2s10s
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        curve_2s10s
     from {{ ref('rates_regime_daily') }}
     where curve_2s10s is not null
 ),
 
 growth_gap as (
-    select as_of_date, fiscal_year, small_minus_large
+    select
+        as_of_date,
+        {{ valid_until('as_of_date', partition_by='fiscal_year') }} as valid_until,
+        fiscal_year,
+        small_minus_large
     from {{ ref('earnings_growth_gap') }}
     where small_minus_large is not null
 ),
@@ -61,7 +76,7 @@ indexes as (
         max(daily_return) filter (where symbol = 'RUT') as rut_return_1d,
         max(daily_return) filter (where symbol = 'IXIC') as ixic_return_1d,
         max(daily_return) filter (where symbol = 'NDX') as ndx_return_1d,
-        max(daily_return) filter (where symbol = 'SPX') as spx_return_1d,
+        max(daily_return) filter (where symbol = 'SPX') as spx_return_1d
     from sessions
     left join index_prices using (session_date)
     group by sessions.session_date
@@ -79,7 +94,7 @@ spreads as (
                 order by indexes.session_date rows between unbounded preceding and 1 preceding
             ),
             'infinity'::double
-        ) as rut_is_record_close,
+        ) as rut_is_record_close
     from indexes
     left join daily_pairs as rut_vs_ixic
         on rut_vs_ixic.pair_id = 'rut_vs_ixic'
@@ -93,29 +108,36 @@ with_streak as (
     select
         spreads.*,
         weekly_streaks.streak_leader as rut_vs_spx_weekly_streak_leader,
-        weekly_streaks.streak_length as rut_vs_spx_weekly_streak_length,
+        weekly_streaks.streak_length as rut_vs_spx_weekly_streak_length
     from spreads
-    asof left join weekly_streaks on weekly_streaks.week_ending <= spreads.session_date
+    left join weekly_streaks
+        on spreads.session_date >= weekly_streaks.week_ending
+        and spreads.session_date < weekly_streaks.valid_until
 ),
 
 with_rates as (
     select
         with_streak.*,
         policy.fed_target_upper,
-        curve.curve_2s10s,
+        curve.curve_2s10s
     from with_streak
-    asof left join policy on policy.observation_date <= with_streak.session_date
-    asof left join curve on curve.observation_date <= with_streak.session_date
+    left join policy
+        on with_streak.session_date >= policy.observation_date
+        and with_streak.session_date < policy.valid_until
+    left join curve
+        on with_streak.session_date >= curve.observation_date
+        and with_streak.session_date < curve.valid_until
 ),
 
 with_growth as (
     select
         with_rates.*,
-        growth_gap.small_minus_large as small_minus_large_growth,
+        growth_gap.small_minus_large as small_minus_large_growth
     from with_rates
-    asof left join growth_gap
+    left join growth_gap
         on growth_gap.fiscal_year = year(with_rates.session_date)
-        and growth_gap.as_of_date <= with_rates.session_date
+        and with_rates.session_date >= growth_gap.as_of_date
+        and with_rates.session_date < growth_gap.valid_until
 ),
 
 final as (
@@ -132,12 +154,12 @@ final as (
         rut_vs_ixic_spread_1d::double as rut_vs_ixic_spread_1d,
         rut_vs_spx_spread_1d::double as rut_vs_spx_spread_1d,
         rut_vs_spx_spread_ytd::double as rut_vs_spx_spread_ytd,
-        rut_vs_spx_weekly_streak_leader::varchar as rut_vs_spx_weekly_streak_leader,
+        rut_vs_spx_weekly_streak_leader::string as rut_vs_spx_weekly_streak_leader,
         rut_vs_spx_weekly_streak_length::integer as rut_vs_spx_weekly_streak_length,
         fed_target_upper::double as fed_target_upper,
         curve_2s10s::double as curve_2s10s,
         small_minus_large_growth::double as small_minus_large_growth,
-        rut_is_record_close::boolean as rut_is_record_close,
+        rut_is_record_close::boolean as rut_is_record_close
     from with_growth
 )
 

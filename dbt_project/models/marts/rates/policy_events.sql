@@ -18,7 +18,7 @@ events as (
         policy_action as action,
         policy_change_bps as change_bps,
         fed_target_lower as target_lower,
-        fed_target_upper as target_upper,
+        fed_target_upper as target_upper
     from regime
     where policy_action in ('cut', 'hike')
 ),
@@ -31,7 +31,7 @@ cycles as (
         coalesce(
             action = 'cut' and coalesce(lag(action) over by_event, 'hike') = 'hike',
             false
-        ) as is_first_cut_of_cycle,
+        ) as is_first_cut_of_cycle
     from events
     window by_event as (order by event_date)
 ),
@@ -43,6 +43,7 @@ aligned_sessions as (
         rut.price as rut_price,
         spx.price as spx_price,
         row_number() over (order by rut.session_date)::integer as session_index,
+        lag(rut.session_date) over (order by rut.session_date) as previous_session_date
     from prices as rut
     inner join prices as spx
         on spx.session_date = rut.session_date
@@ -54,17 +55,19 @@ last_aligned as (
     select max(session_index) as last_session_index from aligned_sessions
 ),
 
--- s0: the first aligned session on or after the event date (asof join, >= direction).
+-- s0: the first aligned session on or after the event date, the one whose span since the
+-- previous aligned session holds it.
 anchored as (
     select
         cycles.*,
         s0.session_date as event_session_date,
         s0.session_index as event_session_index,
         s0.rut_price as event_rut_price,
-        s0.spx_price as event_spx_price,
+        s0.spx_price as event_spx_price
     from cycles
-    asof left join aligned_sessions as s0
+    left join aligned_sessions as s0
         on s0.session_date >= cycles.event_date
+        and cycles.event_date > coalesce(s0.previous_session_date, date '0001-01-01')
 ),
 
 study as (
@@ -77,7 +80,7 @@ study as (
         s63.rut_price / anchored.event_rut_price - 1 as rut_return_63s,
         s63.spx_price / anchored.event_spx_price - 1 as spx_return_63s,
         s126.rut_price / anchored.event_rut_price - 1 as rut_return_126s,
-        s126.spx_price / anchored.event_spx_price - 1 as spx_return_126s,
+        s126.spx_price / anchored.event_spx_price - 1 as spx_return_126s
     from anchored
     cross join last_aligned
     left join aligned_sessions as s21
@@ -107,7 +110,7 @@ final as (
         rut_return_63s,
         spx_return_63s,
         rut_return_126s,
-        spx_return_126s,
+        spx_return_126s
     from study
 )
 

@@ -14,15 +14,30 @@ observation_dates as (
 ),
 
 target_lower as (
-    select observation_date, rate_pct from rates where series_id = 'DFEDTARL'
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        rate_pct
+    from rates
+    where series_id = 'DFEDTARL'
 ),
 
 target_upper as (
-    select observation_date, rate_pct from rates where series_id = 'DFEDTARU'
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        rate_pct
+    from rates
+    where series_id = 'DFEDTARU'
 ),
 
 effective as (
-    select observation_date, rate_pct from rates where series_id = 'DFF'
+    select
+        observation_date,
+        {{ valid_until('observation_date') }} as valid_until,
+        rate_pct
+    from rates
+    where series_id = 'DFF'
 ),
 
 treasury_2y as (
@@ -33,8 +48,8 @@ treasury_10y as (
     select observation_date, rate_pct from rates where series_id = 'DGS10'
 ),
 
--- Policy rates as of the date (latest on or before it); Treasury yields only when
--- published on that very date.
+-- Policy rates as of the date (latest on or before it, by the span each value holds);
+-- Treasury yields only when published on that very date.
 levels as (
     select
         observation_dates.observation_date,
@@ -42,14 +57,17 @@ levels as (
         target_upper.rate_pct as fed_target_upper,
         effective.rate_pct as fed_effective,
         treasury_2y.rate_pct as ust_2y,
-        treasury_10y.rate_pct as ust_10y,
+        treasury_10y.rate_pct as ust_10y
     from observation_dates
-    asof left join target_lower
+    left join target_lower
         on observation_dates.observation_date >= target_lower.observation_date
-    asof left join target_upper
+        and observation_dates.observation_date < target_lower.valid_until
+    left join target_upper
         on observation_dates.observation_date >= target_upper.observation_date
-    asof left join effective
+        and observation_dates.observation_date < target_upper.valid_until
+    left join effective
         on observation_dates.observation_date >= effective.observation_date
+        and observation_dates.observation_date < effective.valid_until
     left join treasury_2y
         on treasury_2y.observation_date = observation_dates.observation_date
     left join treasury_10y
@@ -62,7 +80,7 @@ with_changes as (
         *,
         round(ust_10y - ust_2y, 4) as curve_2s10s,
         round(100 * (fed_target_upper - lag(fed_target_upper) over by_date), 2)
-            as policy_change_bps,
+            as policy_change_bps
     from levels
     window by_date as (order by observation_date)
 ),
@@ -75,7 +93,7 @@ classified as (
             when policy_change_bps > 0 then 'hike'
             else 'hold'
         end as policy_action,
-        year(observation_date)::integer as calendar_year,
+        year(observation_date)::integer as calendar_year
     from with_changes
 ),
 
@@ -94,7 +112,7 @@ counted as (
         (count(*) filter (where policy_action = 'cut') over year_to_date)::integer as cuts_ytd,
         (count(*) filter (where policy_action = 'hike') over year_to_date)::integer as hikes_ytd,
         max(observation_date) filter (where policy_change_bps <> 0) over all_to_date
-            as last_policy_change_date,
+            as last_policy_change_date
     from classified
     window
         year_to_date as (
@@ -110,7 +128,7 @@ counted as (
 final as (
     select
         *,
-        (observation_date - last_policy_change_date)::integer as days_since_last_change,
+        (observation_date - last_policy_change_date)::integer as days_since_last_change
     from counted
 )
 

@@ -10,7 +10,7 @@ rotation as (
 with_bottom_rank as (
     select
         *,
-        max(rank_13w) over (partition by week_ending) as bottom_rank,
+        max(rank_13w) over (partition by week_ending) as bottom_rank
     from rotation
 ),
 
@@ -27,7 +27,7 @@ weekly as (
         min(sector_symbol) filter (where rank_13w = bottom_rank) as bottom_sector,
         avg(relative_return_4w) filter (where style = 'growth') as growth_relative_return_4w,
         avg(relative_return_4w) filter (where style = 'cyclical') as cyclical_relative_return_4w,
-        avg(relative_return_4w) filter (where style = 'defensive') as defensive_relative_return_4w,
+        avg(relative_return_4w) filter (where style = 'defensive') as defensive_relative_return_4w
     from with_bottom_rank
     group by week_ending
 ),
@@ -36,7 +36,7 @@ spreads as (
     select
         *,
         growth_relative_return_4w - cyclical_relative_return_4w as growth_minus_cyclical_4w,
-        cyclical_relative_return_4w - defensive_relative_return_4w as cyclical_minus_defensive_4w,
+        cyclical_relative_return_4w - defensive_relative_return_4w as cyclical_minus_defensive_4w
     from weekly
 ),
 
@@ -48,13 +48,13 @@ final as (
         weakening_count::bigint as weakening_count,
         lagging_count::bigint as lagging_count,
         improving_count::bigint as improving_count,
-        top_sector::varchar as top_sector,
-        bottom_sector::varchar as bottom_sector,
+        top_sector::string as top_sector,
+        bottom_sector::string as bottom_sector,
         growth_relative_return_4w::double as growth_relative_return_4w,
         cyclical_relative_return_4w::double as cyclical_relative_return_4w,
         defensive_relative_return_4w::double as defensive_relative_return_4w,
         growth_minus_cyclical_4w::double as growth_minus_cyclical_4w,
-        cyclical_minus_defensive_4w::double as cyclical_minus_defensive_4w,
+        cyclical_minus_defensive_4w::double as cyclical_minus_defensive_4w
     from spreads
 )
 

@@ -29,7 +29,7 @@ sector_weeks as (
         returns.long_return_13w as sector_return_13w,
         returns.short_return_13w as benchmark_return_13w,
         returns.spread_13w as relative_return_13w,
-        returns.rs_line,
+        returns.rs_line
     from returns
     left join instruments on instruments.symbol = returns.long_symbol
 ),
@@ -40,7 +40,7 @@ with_ratio as (
         *,
         100 * rs_line
             / {{ rolling('avg(rs_line)', 'rs_line', 10, 'sector_symbol', 'week_ending') }}
-            as rs_ratio,
+            as rs_ratio
     from sector_weeks
 ),
 
@@ -50,7 +50,7 @@ with_momentum as (
         *,
         100 * rs_ratio
             / {{ rolling('avg(rs_ratio)', 'rs_ratio', 4, 'sector_symbol', 'week_ending') }}
-            as rs_momentum,
+            as rs_momentum
     from with_ratio
 ),
 
@@ -63,7 +63,7 @@ classified as (
             when rs_ratio >= 100 then 'weakening'
             when rs_momentum < 100 then 'lagging'
             else 'improving'
-        end as quadrant,
+        end as quadrant
     from with_momentum
 ),
 
@@ -78,7 +78,7 @@ ranked as (
                 partition by week_ending, relative_return_13w is null
                 order by relative_return_13w desc
             )
-        end as rank_13w,
+        end as rank_13w
     from classified
     window by_sector as (partition by sector_symbol order by week_ending)
 ),
@@ -87,17 +87,17 @@ rank_changes as (
     select
         *,
         lag(rank_13w, 4) over (partition by sector_symbol order by week_ending) - rank_13w
-            as rank_change_4w,
+            as rank_change_4w
     from ranked
 ),
 
 final as (
     select
-        sector_symbol::varchar as sector_symbol,
+        sector_symbol::string as sector_symbol,
         week_ending::date as week_ending,
-        benchmark_symbol::varchar as benchmark_symbol,
-        sector::varchar as sector,
-        style::varchar as style,
+        benchmark_symbol::string as benchmark_symbol,
+        sector::string as sector,
+        style::string as style,
         sector_price::double as sector_price,
         benchmark_price::double as benchmark_price,
         sector_return_1w::double as sector_return_1w,
@@ -112,10 +112,10 @@ final as (
         rs_line::double as rs_line,
         rs_ratio::double as rs_ratio,
         rs_momentum::double as rs_momentum,
-        quadrant::varchar as quadrant,
-        previous_quadrant::varchar as previous_quadrant,
+        quadrant::string as quadrant,
+        previous_quadrant::string as previous_quadrant,
         rank_13w::integer as rank_13w,
-        rank_change_4w::integer as rank_change_4w,
+        rank_change_4w::integer as rank_change_4w
     from rank_changes
 )
 

@@ -13,10 +13,10 @@ periods as (
         market_open_at,
         market_close_at,
         is_early_close,
-        isoyear(session_date) as iso_year,
-        week(session_date) as iso_week,
+        {{ iso_year('session_date') }} as iso_year,
+        {{ iso_week('session_date') }} as iso_week,
         date_trunc('month', session_date)::date as month_start,
-        year(session_date) as calendar_year,
+        year(session_date) as calendar_year
     from source
 ),
 
@@ -28,7 +28,7 @@ bounded as (
         lead(session_date) over (order by session_date) as next_session_date,
         max(session_date) over (partition by iso_year, iso_week) as week_ending,
         max(session_date) over (partition by month_start) as month_ending,
-        max(session_date) over (partition by calendar_year) as year_ending,
+        max(session_date) over (partition by calendar_year) as year_ending
     from periods
 ),
 
@@ -37,7 +37,7 @@ flagged as (
         *,
         session_date = week_ending as is_week_end,
         session_date = month_ending as is_month_end,
-        session_date = year_ending as is_year_end,
+        session_date = year_ending as is_year_end
     from bounded
 )
 

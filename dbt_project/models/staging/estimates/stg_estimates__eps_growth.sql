@@ -15,7 +15,7 @@ renamed as (
         eps_growth_pct / 100.0 as eps_growth,
         source,
         ingested_at,
-        load_id,
+        load_id
     from source
 )
 

@@ -18,7 +18,7 @@ renamed as (
         series.frequency,
         source.source,
         source.ingested_at,
-        source.load_id,
+        source.load_id
     from source
     inner join series using (series_id)
 )

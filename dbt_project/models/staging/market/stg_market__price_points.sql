@@ -14,7 +14,7 @@ priced as (
         symbol,
         session_date,
         coalesce(adj_close, close) as price,
-        ingested_at,
+        ingested_at
     from source
 )
 

@@ -39,7 +39,7 @@ recompute_points as (
                 stored_symbols.last_stored + 1,
                 coalesce(changed_symbols.first_changed, date '9999-12-31')
             )
-        end as recompute_from,
+        end as recompute_from
     from {{ ref('instruments') }} as instruments
     left join stored_symbols using (symbol)
     left join changed_symbols using (symbol)
@@ -49,7 +49,7 @@ recompute_bounds as (
     select
         recompute_points.symbol,
         recompute_points.recompute_from,
-        coalesce(max(stored.session_date), date '0001-01-01') as input_from,
+        coalesce(max(stored.session_date), date '0001-01-01') as input_from
     from recompute_points
     left join {{ this }} as stored
         on stored.symbol = recompute_points.symbol
@@ -86,7 +86,7 @@ priced as (
         volume,
         source,
         ingested_at,
-        load_id,
+        load_id
     from source
 ),
 
@@ -94,7 +94,7 @@ with_returns as (
     select
         *,
         lag(session_date) over by_symbol as previous_session_date,
-        price / lag(price) over by_symbol - 1 as daily_return,
+        price / lag(price) over by_symbol - 1 as daily_return
     from priced
     window by_symbol as (partition by symbol order by session_date)
 )

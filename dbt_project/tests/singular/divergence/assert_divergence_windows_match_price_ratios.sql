@@ -27,7 +27,7 @@ numbered as (
         (long_price / lag(long_price, 5) over by_pair)
             - (short_price / lag(short_price, 5) over by_pair) as ratio_spread_5d,
         (long_price / lag(long_price, 20) over by_pair)
-            - (short_price / lag(short_price, 20) over by_pair) as ratio_spread_20d,
+            - (short_price / lag(short_price, 20) over by_pair) as ratio_spread_20d
     from checked_input
     window by_pair as (partition by pair_id order by session_date)
 ),
@@ -52,7 +52,7 @@ first_values as (
         min(row_in_pair) filter (where spread_20d is not null) as first_spread_20d,
         min(row_in_pair) filter (where rs_line_sma_50 is not null) as first_sma_50,
         min(row_in_pair) filter (where correlation_60d is not null) as first_correlation_60d,
-        min(row_in_pair) filter (where spread_20d_zscore is not null) as first_zscore,
+        min(row_in_pair) filter (where spread_20d_zscore is not null) as first_zscore
     from numbered
     group by pair_id
 ),

@@ -20,7 +20,7 @@ ranked as (
         frequency,
         streak_start,
         rank_in_history,
-        rank() over (partition by pair_id, frequency, leader order by length desc) as expected,
+        rank() over (partition by pair_id, frequency, leader order by length desc) as expected
     from runs
 ),
 {%- else -%}
@@ -34,7 +34,7 @@ ranked as (
         written.frequency,
         written.streak_start,
         written.rank_in_history,
-        1 + count(longer.length) as expected,
+        1 + count(longer.length) as expected
     from written
     left join runs as longer
         on longer.pair_id = written.pair_id
@@ -56,7 +56,7 @@ latest as (
         streaks.pair_id,
         streaks.frequency,
         max(streaks.period_end) as latest_period_end,
-        arg_max(streaks.leader, streaks.period_end) as latest_leader,
+        max_by(streaks.leader, streaks.period_end) as latest_leader
     from {{ ref('int_pair_streaks') }} as streaks
     inner join {{ ref('pairs') }} as pairs using (pair_id)
     group by streaks.pair_id, streaks.frequency

@@ -11,7 +11,7 @@ with_previous as (
     select
         *,
         lag(cuts_ytd) over by_year as previous_cuts_ytd,
-        lag(hikes_ytd) over by_year as previous_hikes_ytd,
+        lag(hikes_ytd) over by_year as previous_hikes_ytd
     from regime
     window by_year as (partition by year(observation_date) order by observation_date)
 )

@@ -10,7 +10,7 @@ rotation as (
     select
         week_ending,
         count(*) as sector_rows,
-        count(quadrant) as sectors_with_quadrant,
+        count(quadrant) as sectors_with_quadrant
     from {{ ref('sector_rotation_weekly') }}
     group by week_ending
 ),
@@ -19,7 +19,7 @@ leadership as (
     select
         week_ending,
         sector_count,
-        leading_count + weakening_count + lagging_count + improving_count as quadrant_total,
+        leading_count + weakening_count + lagging_count + improving_count as quadrant_total
     from {{ ref('sector_leadership_weekly') }}
 ),
 
@@ -29,7 +29,7 @@ compared as (
         rotation.sectors_with_quadrant,
         leadership.quadrant_total,
         rotation.sector_rows,
-        leadership.sector_count,
+        leadership.sector_count
     from rotation
     full outer join leadership on leadership.week_ending = rotation.week_ending
 )
