@@ -41,3 +41,9 @@
         date '9999-12-31'
     )
 {%- endmacro %}
+
+
+{#- The join condition of such an as-of join: `relation`'s row that holds on `day`. -#}
+{% macro holds_on(day, relation, date_column='observation_date') -%}
+    {{ day }} >= {{ relation }}.{{ date_column }} and {{ day }} < {{ relation }}.valid_until
+{%- endmacro %}

@@ -111,8 +111,7 @@ with_streak as (
         weekly_streaks.streak_length as rut_vs_spx_weekly_streak_length
     from spreads
     left join weekly_streaks
-        on spreads.session_date >= weekly_streaks.week_ending
-        and spreads.session_date < weekly_streaks.valid_until
+        on {{ holds_on('spreads.session_date', 'weekly_streaks', 'week_ending') }}
 ),
 
 with_rates as (
@@ -122,11 +121,9 @@ with_rates as (
         curve.curve_2s10s
     from with_streak
     left join policy
-        on with_streak.session_date >= policy.observation_date
-        and with_streak.session_date < policy.valid_until
+        on {{ holds_on('with_streak.session_date', 'policy') }}
     left join curve
-        on with_streak.session_date >= curve.observation_date
-        and with_streak.session_date < curve.valid_until
+        on {{ holds_on('with_streak.session_date', 'curve') }}
 ),
 
 with_growth as (
@@ -136,8 +133,7 @@ with_growth as (
     from with_rates
     left join growth_gap
         on growth_gap.fiscal_year = year(with_rates.session_date)
-        and with_rates.session_date >= growth_gap.as_of_date
-        and with_rates.session_date < growth_gap.valid_until
+        and {{ holds_on('with_rates.session_date', 'growth_gap', 'as_of_date') }}
 ),
 
 final as (

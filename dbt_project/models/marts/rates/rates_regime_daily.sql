@@ -60,14 +60,11 @@ levels as (
         treasury_10y.rate_pct as ust_10y
     from observation_dates
     left join target_lower
-        on observation_dates.observation_date >= target_lower.observation_date
-        and observation_dates.observation_date < target_lower.valid_until
+        on {{ holds_on('observation_dates.observation_date', 'target_lower') }}
     left join target_upper
-        on observation_dates.observation_date >= target_upper.observation_date
-        and observation_dates.observation_date < target_upper.valid_until
+        on {{ holds_on('observation_dates.observation_date', 'target_upper') }}
     left join effective
-        on observation_dates.observation_date >= effective.observation_date
-        and observation_dates.observation_date < effective.valid_until
+        on {{ holds_on('observation_dates.observation_date', 'effective') }}
     left join treasury_2y
         on treasury_2y.observation_date = observation_dates.observation_date
     left join treasury_10y
