@@ -35,6 +35,7 @@ STARTUP_TIMEOUT = 300.0
 # The requirement itself.
 STOP_BOUND = 10.0
 POLL = 0.1
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 ROLES = {
     "launcher": "orchestration.ui",
     "dagster dev": "dagster dev",
@@ -76,6 +77,17 @@ def _command(process: psutil.Process) -> str:
         return ""
 
 
+def _signal_state(pid: int) -> str:
+    """Blocked, ignored and caught signals of a process, as /proc shows them."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "gone"
+    return " ".join(
+        line.replace("\t", "") for line in lines if line[:6] in ("SigBlk", "SigIgn", "SigCgt")
+    )
+
+
 def _session_members(sessions: set[int]) -> list[psutil.Process]:
     members = []
     for process in psutil.process_iter():
@@ -104,9 +116,17 @@ class UI:
             "DO_NOT_TRACK": "1",
         }
         # As a background job of a non-interactive shell starts: SIGINT ignored. Otherwise
-        # as from a terminal, SIGINT at its default: an ignored SIGINT is inherited, and
-        # pytest may run under one (an xdist worker, a suite started with `&`).
+        # as from a terminal: the stop signals at their defaults and unblocked. Ignored and
+        # blocked signals are inherited, and pytest may run with some (an xdist worker, a
+        # suite started with `&`, a library of an earlier test).
         disposition = signal.SIG_IGN if ignore_sigint else signal.SIG_DFL
+
+        def as_from_a_terminal() -> None:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, disposition)
+
         with self.log_path.open("wb") as log:
             # DAGSTER_HOME on the command line: the Makefile's own assignment overrides the
             # environment.
@@ -118,7 +138,7 @@ class UI:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),
+                preexec_fn=as_from_a_terminal,
             )
         self.processes: list[psutil.Process] = []
 
@@ -223,7 +243,9 @@ class UI:
     def survivors(self, sessions: set[int]) -> list[str]:
         left = {p.pid: p for p in self.processes if not _exited(p)}
         left.update({p.pid: p for p in _session_members(sessions)})
-        return [f"{pid}: {_command(process)}" for pid, process in left.items()]
+        return [
+            f"{pid} ({_signal_state(pid)}): {_command(process)}" for pid, process in left.items()
+        ]
 
     def kill_everything(self) -> None:
         for process in [*self.processes, *_session_members(self.sessions() | {self.make.pid})]:
