@@ -19,8 +19,8 @@ from datetime import date, datetime, time
 from dagster import AssetKey, DagsterInstance, MonthlyPartitionsDefinition
 
 from ingestion.config import DEFAULT_HISTORY_START
+from orchestration.shared import NEW_YORK
 
-PARTITION_TIMEZONE = "America/New_York"
 PARTITIONED_TABLES = (AssetKey(["raw", "prices"]), AssetKey(["raw", "rates"]))
 
 
@@ -32,7 +32,7 @@ def _first_month() -> date:
 
 MONTHLY_PARTITIONS = MonthlyPartitionsDefinition(
     start_date=_first_month().isoformat(),
-    timezone=PARTITION_TIMEZONE,
+    timezone=NEW_YORK,
     end_offset=1,
 )
 
