@@ -15,7 +15,8 @@
     {%- if not execute or var('full_checks', false) -%}
         {{ return('all') }}
     {%- endif -%}
-    {%- set state = adapter.get_relation(database=target.database, schema='meta', identifier='incremental_state') -%}
+    {%- set state = adapter.get_relation(database=target.database, schema='meta', identifier='incremental_state')
+        if builds_incrementally() else none -%}
     {%- if state is none -%}
         {{ return('all') }}
     {%- endif -%}

@@ -19,6 +19,7 @@
 
 
 {% macro create_incremental_state() -%}
+    {%- if builds_incrementally() %}
     create schema if not exists meta;
     create table if not exists {{ incremental_state_relation() }} (
         model_name string primary key,
@@ -36,16 +37,19 @@
     on conflict (model_name) do update set
         checked_column = excluded.checked_column,
         checked_from = excluded.checked_from
+    {%- endif -%}
 {%- endmacro %}
 
 
 {% macro record_incremental_state() -%}
+    {%- if builds_incrementally() %}
     update {{ incremental_state_relation() }}
     set
         prices_ingested_through = (select max(ingested_at) from {{ ref('stg_market__price_points') }}),
-        built_at = now()::timestamp,
+        built_at = cast(now() as timestamp),
         unverified_from = checked_from
     where model_name = '{{ this.identifier }}'
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -72,6 +76,7 @@
 
 {#- Rows of pairs that left the comparisons, or whose legs changed, are dropped. -#}
 {% macro delete_retired_pairs(comparisons) -%}
+    {%- if builds_incrementally() %}
     delete from {{ this }} as stored
     where not exists (
         select 1 from {{ comparisons }} as current_pairs
@@ -79,6 +84,16 @@
         and current_pairs.long_symbol = stored.long_symbol
         and current_pairs.short_symbol = stored.short_symbol
     )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Rows whose `column` value left `relation` (a symbol removed from the instruments seed,
+    a pair from the pairs seed) are dropped. -#}
+{% macro delete_rows_not_in(column, relation) -%}
+    {%- if builds_incrementally() %}
+    delete from {{ this }} where {{ column }} not in (select {{ column }} from {{ relation }})
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -248,7 +263,8 @@ inner join recompute_bounds
             {%- do verified.append(model.split('.')[-1]) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- set state = adapter.get_relation(database=target.database, schema='meta', identifier='incremental_state') -%}
+    {%- set state = adapter.get_relation(database=target.database, schema='meta', identifier='incremental_state')
+        if builds_incrementally() else none -%}
     {%- if state is not none and tested -%}
         {%- set update -%}
             update {{ state }} set unverified_from =

@@ -33,8 +33,10 @@
 
 {#- Post-hook: the legs this build saw. -#}
 {% macro record_built_legs(pairs) -%}
+    {%- if builds_incrementally() %}
     create or replace table {{ built_legs_relation() }} as
     select pair_id, long_symbol, short_symbol from {{ pairs }}
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -187,10 +189,12 @@
 
 {#- Post-hook: the newest stamp of int_pair_streaks read, where the next build resumes. -#}
 {% macro record_runs_state(streaks) -%}
+    {%- if builds_incrementally() %}
     update {{ incremental_state_relation() }}
     set
         upstream_built_through = (select max(recomputed_at) from {{ streaks }}),
-        built_at = now()::timestamp,
+        built_at = cast(now() as timestamp),
         unverified_from = checked_from
     where model_name = '{{ this.identifier }}'
+    {%- endif -%}
 {%- endmacro %}

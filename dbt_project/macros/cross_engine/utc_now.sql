@@ -7,8 +7,8 @@
     (now() at time zone 'UTC')
 {%- endmacro %}
 
-{#- current_timestamp() is shown in the session time zone: read as that zone's wall
-    clock, then moved to UTC. -#}
+{#- The Hive metastore of Spark 3.5 stores no timestamp_ntz: timestamps are instants, and
+    the profile pins the session time zone to UTC, so they read as the UTC clock. -#}
 {% macro spark__utc_now() -%}
-    convert_timezone(current_timezone(), 'UTC', cast(current_timestamp() as timestamp_ntz))
+    current_timestamp()
 {%- endmacro %}

@@ -3,7 +3,7 @@
 -- Incremental: see macros/incremental.sql (20 rows of lookback plus the MTD/YTD anchors).
 {{
     config(
-        materialized='incremental',
+        materialized=history_materialization(),
         checked_column='session_date',
         unique_key=['pair_id', 'session_date'],
         pre_hook="{{ create_incremental_state() }}",
@@ -62,7 +62,7 @@ one_day as (
         short_price / lag(short_price, 5) over by_pair - 1 as short_return_5d,
         long_price / lag(long_price, 20) over by_pair - 1 as long_return_20d,
         short_price / lag(short_price, 20) over by_pair - 1 as short_return_20d,
-        date_trunc('month', session_date)::date as month_start,
+        cast(date_trunc('month', session_date) as date) as month_start,
         year(session_date) as calendar_year
     from aligned
     window by_pair as (partition by pair_id order by session_date)

@@ -3,7 +3,7 @@
 -- Incremental: see macros/incremental.sql (13 weeks of lookback for the 13-week return).
 {{
     config(
-        materialized='incremental',
+        materialized=history_materialization(),
         checked_column='week_ending',
         unique_key=['pair_id', 'week_ending'],
         pre_hook="{{ create_incremental_state() }}",

@@ -5,7 +5,7 @@
 -- the streak of the last stored period before them, so nothing older is re-read.
 {{
     config(
-        materialized='incremental',
+        materialized=history_materialization(),
         checked_column='period_end',
         unique_key=['pair_id', 'frequency', 'period_end'],
         pre_hook="{{ create_incremental_state() }}",
@@ -107,9 +107,9 @@ run_starts as (
         carried.run_number as carried_run_number,
         carried.streak_length as carried_streak_length,
         {% else %}
-        null::string as carried_leader,
-        null::bigint as carried_run_number,
-        null::bigint as carried_streak_length,
+        cast(null as string) as carried_leader,
+        cast(null as bigint) as carried_run_number,
+        cast(null as bigint) as carried_streak_length,
         {% endif %}
         case
             when new_periods.leader is distinct from coalesce(

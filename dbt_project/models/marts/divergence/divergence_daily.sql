@@ -5,7 +5,7 @@
 -- depends_on: {{ ref('stg_market__price_points') }}
 {{
     config(
-        materialized='incremental',
+        materialized=history_materialization(),
         checked_column='session_date',
         unique_key=['pair_id', 'session_date'],
         pre_hook="{{ create_incremental_state() }}",
@@ -61,40 +61,40 @@ rolling_statistics as (
 
 final as (
     select
-        rolling_statistics.pair_id::string as pair_id,
-        rolling_statistics.session_date::date as session_date,
-        long_symbol::string as long_symbol,
-        short_symbol::string as short_symbol,
-        long_price::double as long_price,
-        short_price::double as short_price,
-        long_return_1d::double as long_return_1d,
-        short_return_1d::double as short_return_1d,
-        spread_1d::double as spread_1d,
-        long_return_5d::double as long_return_5d,
-        short_return_5d::double as short_return_5d,
-        spread_5d::double as spread_5d,
-        long_return_20d::double as long_return_20d,
-        short_return_20d::double as short_return_20d,
-        spread_20d::double as spread_20d,
-        long_return_mtd::double as long_return_mtd,
-        short_return_mtd::double as short_return_mtd,
-        spread_mtd::double as spread_mtd,
-        long_return_ytd::double as long_return_ytd,
-        short_return_ytd::double as short_return_ytd,
-        spread_ytd::double as spread_ytd,
-        rs_line::double as rs_line,
-        rs_line_sma_50::double as rs_line_sma_50,
-        correlation_60d::double as correlation_60d,
-        (
+        cast(rolling_statistics.pair_id as string) as pair_id,
+        cast(rolling_statistics.session_date as date) as session_date,
+        cast(long_symbol as string) as long_symbol,
+        cast(short_symbol as string) as short_symbol,
+        cast(long_price as double) as long_price,
+        cast(short_price as double) as short_price,
+        cast(long_return_1d as double) as long_return_1d,
+        cast(short_return_1d as double) as short_return_1d,
+        cast(spread_1d as double) as spread_1d,
+        cast(long_return_5d as double) as long_return_5d,
+        cast(short_return_5d as double) as short_return_5d,
+        cast(spread_5d as double) as spread_5d,
+        cast(long_return_20d as double) as long_return_20d,
+        cast(short_return_20d as double) as short_return_20d,
+        cast(spread_20d as double) as spread_20d,
+        cast(long_return_mtd as double) as long_return_mtd,
+        cast(short_return_mtd as double) as short_return_mtd,
+        cast(spread_mtd as double) as spread_mtd,
+        cast(long_return_ytd as double) as long_return_ytd,
+        cast(short_return_ytd as double) as short_return_ytd,
+        cast(spread_ytd as double) as spread_ytd,
+        cast(rs_line as double) as rs_line,
+        cast(rs_line_sma_50 as double) as rs_line_sma_50,
+        cast(correlation_60d as double) as correlation_60d,
+        cast(
             (spread_20d - spread_20d_mean_252) / nullif(spread_20d_stddev_252, 0)
-        )::double as spread_20d_zscore,
-        leader::string as leader,
-        (
+        as double) as spread_20d_zscore,
+        cast(leader as string) as leader,
+        cast(
             (long_return_1d > 0 and short_return_1d < 0)
             or (long_return_1d < 0 and short_return_1d > 0)
-        )::boolean as is_divergent_day,
-        streaks.streak_leader::string as streak_leader,
-        streaks.streak_length::integer as streak_length
+        as boolean) as is_divergent_day,
+        cast(streaks.streak_leader as string) as streak_leader,
+        cast(streaks.streak_length as integer) as streak_length
     from rolling_statistics
     left join streaks
         on streaks.pair_id = rolling_statistics.pair_id

@@ -3,7 +3,7 @@
 -- Incremental: see macros/incremental.sql (no window here, so no lookback).
 {{
     config(
-        materialized='incremental',
+        materialized=history_materialization(),
         checked_column='week_ending',
         unique_key=['pair_id', 'week_ending'],
         pre_hook="{{ create_incremental_state() }}",
@@ -50,25 +50,25 @@ streaks as (
 
 final as (
     select
-        returns.pair_id::string as pair_id,
-        returns.week_ending::date as week_ending,
-        long_symbol::string as long_symbol,
-        short_symbol::string as short_symbol,
-        long_price::double as long_price,
-        short_price::double as short_price,
-        long_return_1w::double as long_return_1w,
-        short_return_1w::double as short_return_1w,
-        spread_1w::double as spread_1w,
-        long_return_4w::double as long_return_4w,
-        short_return_4w::double as short_return_4w,
-        spread_4w::double as spread_4w,
-        long_return_13w::double as long_return_13w,
-        short_return_13w::double as short_return_13w,
-        spread_13w::double as spread_13w,
-        rs_line::double as rs_line,
-        leader::string as leader,
-        streaks.streak_leader::string as streak_leader,
-        streaks.streak_length::integer as streak_length
+        cast(returns.pair_id as string) as pair_id,
+        cast(returns.week_ending as date) as week_ending,
+        cast(long_symbol as string) as long_symbol,
+        cast(short_symbol as string) as short_symbol,
+        cast(long_price as double) as long_price,
+        cast(short_price as double) as short_price,
+        cast(long_return_1w as double) as long_return_1w,
+        cast(short_return_1w as double) as short_return_1w,
+        cast(spread_1w as double) as spread_1w,
+        cast(long_return_4w as double) as long_return_4w,
+        cast(short_return_4w as double) as short_return_4w,
+        cast(spread_4w as double) as spread_4w,
+        cast(long_return_13w as double) as long_return_13w,
+        cast(short_return_13w as double) as short_return_13w,
+        cast(spread_13w as double) as spread_13w,
+        cast(rs_line as double) as rs_line,
+        cast(leader as string) as leader,
+        cast(streaks.streak_leader as string) as streak_leader,
+        cast(streaks.streak_length as integer) as streak_length
     from returns
     left join streaks
         on streaks.pair_id = returns.pair_id

@@ -6,7 +6,7 @@
 -- moved by the hooks.
 {{
     config(
-        materialized='incremental',
+        materialized=history_materialization(),
         checked_column='streak_start',
         unique_key=['pair_id', 'frequency', 'streak_start'],
         pre_hook=[
@@ -14,7 +14,7 @@
             "{{ replace_stale_runs(ref('int_pair_streaks'), ref('pairs')) }}",
         ],
         post_hook=[
-            "delete from {{ this }} where pair_id not in (select pair_id from {{ ref('pairs') }})",
+            "{{ delete_rows_not_in('pair_id', ref('pairs')) }}",
             "{{ rerank_kept_runs() }}",
             "{{ record_runs_state(ref('int_pair_streaks')) }}",
             "{{ record_built_legs(ref('pairs')) }}",
@@ -75,22 +75,22 @@ longer_kept as (
 
 ranked as (
     select
-        runs.pair_id::string as pair_id,
-        runs.frequency::string as frequency,
-        runs.streak_start::date as streak_start,
-        runs.streak_end::date as streak_end,
-        runs.leader::string as leader,
-        runs.length::integer as length,
-        runs.long_return::double as long_return,
-        runs.short_return::double as short_return,
-        (runs.long_return - runs.short_return)::double as cumulative_spread,
-        (runs.streak_end = latest.latest_period_end)::boolean as is_current,
-        (
+        cast(runs.pair_id as string) as pair_id,
+        cast(runs.frequency as string) as frequency,
+        cast(runs.streak_start as date) as streak_start,
+        cast(runs.streak_end as date) as streak_end,
+        cast(runs.leader as string) as leader,
+        cast(runs.length as integer) as length,
+        cast(runs.long_return as double) as long_return,
+        cast(runs.short_return as double) as short_return,
+        cast(runs.long_return - runs.short_return as double) as cumulative_spread,
+        cast(runs.streak_end = latest.latest_period_end as boolean) as is_current,
+        cast(
             rank() over (
                 partition by runs.pair_id, runs.frequency, runs.leader order by runs.length desc
             )
             {% if is_incremental() %}+ coalesce(longer_kept.longer_runs, 0){% endif %}
-        )::integer as rank_in_history
+        as integer) as rank_in_history
     from runs
     inner join latest using (pair_id, frequency)
     {% if is_incremental() %}

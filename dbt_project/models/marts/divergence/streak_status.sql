@@ -41,15 +41,15 @@ longest as (
 
 final as (
     select
-        latest.pair_id::string as pair_id,
-        latest.frequency::string as frequency,
-        latest.as_of::date as as_of,
-        latest.current_leader::string as current_leader,
-        latest.current_length::integer as current_length,
-        current_runs.streak_start::date as current_streak_start,
-        current_runs.rank_in_history::integer as current_rank,
-        coalesce(longest.longest_length_long, 0)::integer as longest_length_long,
-        coalesce(longest.longest_length_short, 0)::integer as longest_length_short
+        cast(latest.pair_id as string) as pair_id,
+        cast(latest.frequency as string) as frequency,
+        cast(latest.as_of as date) as as_of,
+        cast(latest.current_leader as string) as current_leader,
+        cast(latest.current_length as integer) as current_length,
+        cast(current_runs.streak_start as date) as current_streak_start,
+        cast(current_runs.rank_in_history as integer) as current_rank,
+        cast(coalesce(longest.longest_length_long, 0) as integer) as longest_length_long,
+        cast(coalesce(longest.longest_length_short, 0) as integer) as longest_length_short
     from latest
     left join current_runs using (pair_id, frequency)
     left join longest using (pair_id, frequency)

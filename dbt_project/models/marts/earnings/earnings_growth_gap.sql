@@ -23,15 +23,15 @@ pivoted as (
 
 final as (
     select
-        as_of_date::date as as_of_date,
-        fiscal_year::integer as fiscal_year,
-        small_cap_growth::double as small_cap_growth,
-        large_cap_growth::double as large_cap_growth,
-        tech_growth::double as tech_growth,
+        cast(as_of_date as date) as as_of_date,
+        cast(fiscal_year as integer) as fiscal_year,
+        cast(small_cap_growth as double) as small_cap_growth,
+        cast(large_cap_growth as double) as large_cap_growth,
+        cast(tech_growth as double) as tech_growth,
         -- differences rounded to 10 decimals to drop the binary noise of percent / 100
-        round(small_cap_growth - large_cap_growth, 10)::double as small_minus_large,
-        round(tech_growth - small_cap_growth, 10)::double as tech_minus_small,
-        universes_reported::integer as universes_reported
+        cast(round(small_cap_growth - large_cap_growth, 10) as double) as small_minus_large,
+        cast(round(tech_growth - small_cap_growth, 10) as double) as tech_minus_small,
+        cast(universes_reported as integer) as universes_reported
     from pivoted
     where universes_reported > 0
 )

@@ -22,17 +22,17 @@ with_previous as (
 
 final as (
     select
-        as_of_date::date as as_of_date,
-        universe::string as universe,
-        fiscal_year::integer as fiscal_year,
-        eps_growth_estimate::double as eps_growth_estimate,
-        eps_growth_estimate_pct::double as eps_growth_estimate_pct,
-        previous_as_of_date::date as previous_as_of_date,
-        previous_estimate::double as previous_estimate,
+        cast(as_of_date as date) as as_of_date,
+        cast(universe as string) as universe,
+        cast(fiscal_year as integer) as fiscal_year,
+        cast(eps_growth_estimate as double) as eps_growth_estimate,
+        cast(eps_growth_estimate_pct as double) as eps_growth_estimate_pct,
+        cast(previous_as_of_date as date) as previous_as_of_date,
+        cast(previous_estimate as double) as previous_estimate,
         -- rounded to 10 decimals: the fractions are percent / 100, so a plain difference
         -- carries binary noise (14.99 % - 15.81 % gives -0.008200000000000013)
-        round(eps_growth_estimate - previous_estimate, 10)::double as revision,
-        source::string as source
+        cast(round(eps_growth_estimate - previous_estimate, 10) as double) as revision,
+        cast(source as string) as source
     from with_previous
 )
 

@@ -93,7 +93,7 @@ spreads as (
             max(rut_close) over (
                 order by indexes.session_date rows between unbounded preceding and 1 preceding
             ),
-            'infinity'::double
+            cast('infinity' as double)
         ) as rut_is_record_close
     from indexes
     left join daily_pairs as rut_vs_ixic
@@ -138,24 +138,24 @@ with_growth as (
 
 final as (
     select
-        session_date::date as session_date,
-        rut_close::double as rut_close,
-        ixic_close::double as ixic_close,
-        ndx_close::double as ndx_close,
-        spx_close::double as spx_close,
-        rut_return_1d::double as rut_return_1d,
-        ixic_return_1d::double as ixic_return_1d,
-        ndx_return_1d::double as ndx_return_1d,
-        spx_return_1d::double as spx_return_1d,
-        rut_vs_ixic_spread_1d::double as rut_vs_ixic_spread_1d,
-        rut_vs_spx_spread_1d::double as rut_vs_spx_spread_1d,
-        rut_vs_spx_spread_ytd::double as rut_vs_spx_spread_ytd,
-        rut_vs_spx_weekly_streak_leader::string as rut_vs_spx_weekly_streak_leader,
-        rut_vs_spx_weekly_streak_length::integer as rut_vs_spx_weekly_streak_length,
-        fed_target_upper::double as fed_target_upper,
-        curve_2s10s::double as curve_2s10s,
-        small_minus_large_growth::double as small_minus_large_growth,
-        rut_is_record_close::boolean as rut_is_record_close
+        cast(session_date as date) as session_date,
+        cast(rut_close as double) as rut_close,
+        cast(ixic_close as double) as ixic_close,
+        cast(ndx_close as double) as ndx_close,
+        cast(spx_close as double) as spx_close,
+        cast(rut_return_1d as double) as rut_return_1d,
+        cast(ixic_return_1d as double) as ixic_return_1d,
+        cast(ndx_return_1d as double) as ndx_return_1d,
+        cast(spx_return_1d as double) as spx_return_1d,
+        cast(rut_vs_ixic_spread_1d as double) as rut_vs_ixic_spread_1d,
+        cast(rut_vs_spx_spread_1d as double) as rut_vs_spx_spread_1d,
+        cast(rut_vs_spx_spread_ytd as double) as rut_vs_spx_spread_ytd,
+        cast(rut_vs_spx_weekly_streak_leader as string) as rut_vs_spx_weekly_streak_leader,
+        cast(rut_vs_spx_weekly_streak_length as integer) as rut_vs_spx_weekly_streak_length,
+        cast(fed_target_upper as double) as fed_target_upper,
+        cast(curve_2s10s as double) as curve_2s10s,
+        cast(small_minus_large_growth as double) as small_minus_large_growth,
+        cast(rut_is_record_close as boolean) as rut_is_record_close
     from with_growth
 )
 

@@ -42,7 +42,7 @@ aligned_sessions as (
         rut.session_date,
         rut.price as rut_price,
         spx.price as spx_price,
-        row_number() over (order by rut.session_date)::integer as session_index,
+        cast(row_number() over (order by rut.session_date) as integer) as session_index,
         lag(rut.session_date) over (order by rut.session_date) as previous_session_date
     from prices as rut
     inner join prices as spx
@@ -73,7 +73,7 @@ anchored as (
 study as (
     select
         anchored.*,
-        (last_aligned.last_session_index - anchored.event_session_index)::integer
+        cast(last_aligned.last_session_index - anchored.event_session_index as integer)
             as sessions_after_event,
         s21.rut_price / anchored.event_rut_price - 1 as rut_return_21s,
         s21.spx_price / anchored.event_spx_price - 1 as spx_return_21s,

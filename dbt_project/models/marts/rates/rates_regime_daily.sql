@@ -90,7 +90,7 @@ classified as (
             when policy_change_bps > 0 then 'hike'
             else 'hold'
         end as policy_action,
-        year(observation_date)::integer as calendar_year
+        cast(year(observation_date) as integer) as calendar_year
     from with_changes
 ),
 
@@ -106,9 +106,12 @@ counted as (
         policy_change_bps,
         policy_action,
         calendar_year,
-        (count(*) filter (where policy_action = 'cut') over year_to_date)::integer as cuts_ytd,
-        (count(*) filter (where policy_action = 'hike') over year_to_date)::integer as hikes_ytd,
-        max(observation_date) filter (where policy_change_bps <> 0) over all_to_date
+        -- a case inside the window aggregate: Spark has no filter clause on windows
+        cast(count(case when policy_action = 'cut' then 1 end) over year_to_date as integer)
+            as cuts_ytd,
+        cast(count(case when policy_action = 'hike' then 1 end) over year_to_date as integer)
+            as hikes_ytd,
+        max(case when policy_change_bps <> 0 then observation_date end) over all_to_date
             as last_policy_change_date
     from classified
     window
@@ -125,7 +128,7 @@ counted as (
 final as (
     select
         *,
-        (observation_date - last_policy_change_date)::integer as days_since_last_change
+        cast(observation_date - last_policy_change_date as integer) as days_since_last_change
     from counted
 )
 

@@ -42,19 +42,19 @@ spreads as (
 
 final as (
     select
-        week_ending::date as week_ending,
-        sector_count::bigint as sector_count,
-        leading_count::bigint as leading_count,
-        weakening_count::bigint as weakening_count,
-        lagging_count::bigint as lagging_count,
-        improving_count::bigint as improving_count,
-        top_sector::string as top_sector,
-        bottom_sector::string as bottom_sector,
-        growth_relative_return_4w::double as growth_relative_return_4w,
-        cyclical_relative_return_4w::double as cyclical_relative_return_4w,
-        defensive_relative_return_4w::double as defensive_relative_return_4w,
-        growth_minus_cyclical_4w::double as growth_minus_cyclical_4w,
-        cyclical_minus_defensive_4w::double as cyclical_minus_defensive_4w
+        cast(week_ending as date) as week_ending,
+        cast(sector_count as bigint) as sector_count,
+        cast(leading_count as bigint) as leading_count,
+        cast(weakening_count as bigint) as weakening_count,
+        cast(lagging_count as bigint) as lagging_count,
+        cast(improving_count as bigint) as improving_count,
+        cast(top_sector as string) as top_sector,
+        cast(bottom_sector as string) as bottom_sector,
+        cast(growth_relative_return_4w as double) as growth_relative_return_4w,
+        cast(cyclical_relative_return_4w as double) as cyclical_relative_return_4w,
+        cast(defensive_relative_return_4w as double) as defensive_relative_return_4w,
+        cast(growth_minus_cyclical_4w as double) as growth_minus_cyclical_4w,
+        cast(cyclical_minus_defensive_4w as double) as cyclical_minus_defensive_4w
     from spreads
 )
 

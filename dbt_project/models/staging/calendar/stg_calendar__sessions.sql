@@ -15,7 +15,7 @@ periods as (
         is_early_close,
         {{ iso_year('session_date') }} as iso_year,
         {{ iso_week('session_date') }} as iso_week,
-        date_trunc('month', session_date)::date as month_start,
+        cast(date_trunc('month', session_date) as date) as month_start,
         year(session_date) as calendar_year
     from source
 ),

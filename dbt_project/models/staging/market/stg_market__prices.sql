@@ -7,12 +7,12 @@
 -- (see macros/incremental.sql), reading back the one stored session its return needs.
 {{
     config(
-        materialized='incremental',
+        materialized=history_materialization(),
         checked_column='session_date',
         unique_key=['symbol', 'session_date'],
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
-            "delete from {{ this }} where symbol not in (select symbol from {{ ref('instruments') }})",
+            "{{ delete_rows_not_in('symbol', ref('instruments')) }}",
             "{{ record_incremental_state() }}",
         ],
     )

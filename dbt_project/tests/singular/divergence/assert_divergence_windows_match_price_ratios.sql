@@ -58,7 +58,7 @@ first_values as (
 ),
 
 window_mismatches as (
-    select pair_id, null::date as session_date, 'a window has the wrong length' as problem
+    select pair_id, cast(null as date) as session_date, 'a window has the wrong length' as problem
     from first_values
     where first_spread_5d is distinct from (case when pair_rows >= 6 then 6 end)
         or first_spread_20d is distinct from (case when pair_rows >= 21 then 21 end)
