@@ -11,16 +11,19 @@ export DO_NOT_TRACK := 1
 # VERBOSE=1 shows everything: pip's and the run's whole output.
 PIP_QUIET := $(if $(filter 1 true yes,$(VERBOSE)),,-qq)
 
-.PHONY: run test ui report docs manifest install readers lint format lock clean audit bench soak
+.PHONY: run test ui report docs manifest install spark readers lint format lock clean audit bench soak
 
-run: manifest ## Build the warehouse from the configured provider (default: the sample market)
+# WAREHOUSE_ENGINE=spark builds the models on a local Spark session instead of DuckDB.
+ENGINE_DEPS := $(if $(filter spark,$(WAREHOUSE_ENGINE)),spark)
+
+run: manifest $(ENGINE_DEPS) ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all_job
 
 # Two workers (CI has two cores); a test file runs whole on one worker, so a module's
 # fixtures are built once, and files marked `long` start first. The slowest tests are
 # listed at the end. PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
-test: manifest lint readers ## Install everything and run the whole test suite
+test: manifest lint readers spark ## Install everything and run the whole test suite
 ifeq ($(PYTEST_WORKERS),0)
 	$(BIN)/python -m pytest --durations=15
 else
@@ -66,6 +69,17 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+# The Spark engine's packages (pyspark, dbt-spark, a Java runtime), kept apart so that the
+# DuckDB install stays small; the constraints keep every shared package at its pin.
+SPARK_STAMP := $(VENV)/.spark-$(shell cat requirements-spark.lock requirements.lock | cksum | cut -d' ' -f1)
+
+$(SPARK_STAMP): requirements-spark.lock requirements.lock | $(STAMP)
+	$(BIN)/python -m pip install $(PIP_QUIET) --disable-pip-version-check --no-input \
+		-r requirements-spark.lock -c requirements.lock
+	rm -f $(VENV)/.spark-* && touch $@
+
+spark: $(SPARK_STAMP) ## Install the Spark engine's packages into .venv (make test does)
 
 # The older DuckDB and pyarrow that BI tools bundle, in an environment of their own, for
 # the tests that open the serving file and the Parquet files as those tools would.

@@ -13,6 +13,8 @@ DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_PROVIDER = "sample"
 DEFAULT_HISTORY_START = date(2015, 1, 1)
 DEFAULT_LOOKBACK_SESSIONS = 5
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
 
 
 class ConfigError(ValueError):
@@ -33,6 +35,8 @@ class Settings:
     market_data_dir: Path | None = None
     landing_dir: Path = field(default_factory=lambda: resolve_from_root("data/landing"))
     landing_retention_days: int = 30
+    engine: str = DEFAULT_ENGINE
+    lake_dir: Path = field(default_factory=lambda: resolve_from_root("data/lake"))
 
     def provider_for(self, dataset: str) -> str:
         """PRICES_PROVIDER / RATES_PROVIDER / ESTIMATES_PROVIDER, else MARKET_DATA_PROVIDER."""
@@ -71,8 +75,9 @@ class Settings:
         retention = (env.get("LANDING_RETENTION_DAYS") or "30").strip()
         if not (retention.isascii() and retention.isdecimal()):
             raise ConfigError(f"LANDING_RETENTION_DAYS={retention!r} is not a whole number of days")
+        warehouse_path = warehouse_path_from_env(env)
         return cls(
-            warehouse_path=warehouse_path_from_env(env),
+            warehouse_path=warehouse_path,
             provider=provider or DEFAULT_PROVIDER,
             history_start=history_start,
             end_date=end_date,
@@ -81,6 +86,8 @@ class Settings:
             market_data_dir=resolve_from_root(data_dir) if data_dir else None,
             landing_dir=resolve_from_root((env.get("LANDING_DIR") or "").strip() or "data/landing"),
             landing_retention_days=int(retention),
+            engine=warehouse_engine_from_env(env),
+            lake_dir=lake_dir_from_env(warehouse_path, env),
         )
 
 
@@ -88,6 +95,26 @@ def warehouse_path_from_env(env: Mapping[str, str] | None = None) -> Path:
     """WAREHOUSE_PATH resolved from the project root, without computing the other settings."""
     env = os.environ if env is None else env
     return resolve_from_root(env.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH)
+
+
+def warehouse_engine_from_env(env: Mapping[str, str] | None = None) -> str:
+    """WAREHOUSE_ENGINE: the engine dbt builds the models on, `duckdb` (default) or `spark`."""
+    env = os.environ if env is None else env
+    engine = (env.get("WAREHOUSE_ENGINE") or "").strip().lower() or DEFAULT_ENGINE
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"WAREHOUSE_ENGINE={engine!r} is not an engine this project builds on: "
+            f"use one of {', '.join(ENGINES)}"
+        )
+    return engine
+
+
+def lake_dir_from_env(warehouse_path: Path, env: Mapping[str, str] | None = None) -> Path:
+    """LAKE_DIR, else a `lake` folder beside the warehouse (data/lake by default): where the
+    raw tables are exported as Parquet, and where Spark keeps its tables."""
+    env = os.environ if env is None else env
+    configured = (env.get("LAKE_DIR") or "").strip()
+    return resolve_from_root(configured) if configured else warehouse_path.parent / "lake"
 
 
 def serving_dir_from_env(warehouse_path: Path, env: Mapping[str, str] | None = None) -> Path:

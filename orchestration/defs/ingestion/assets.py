@@ -28,6 +28,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from ingestion.config import Settings
+from ingestion.lake import export_raw_table
 from ingestion.loader import ensure_raw_schema
 from ingestion.providers import ProviderContext, get_provider
 from ingestion.refresh import (
@@ -83,7 +84,14 @@ def _materialize(
         total, first, last = con.execute(
             f"select count(*), min({column}), max({column}) from {table}"
         ).fetchone()
+        lake_file = (
+            export_raw_table(con, report.table, settings.lake_dir)
+            if settings.engine == "spark"
+            else None
+        )
     context.log.info(report.summary())
+    if lake_file:
+        context.log.info(f"{table} exported for Spark to {lake_file}")
     start, end = report.window
     checks = []
     if check_name:
@@ -120,6 +128,7 @@ def _materialize(
             "last_date": str(last),
             "summary": report.summary(),
             "failed_keys": sorted(report.failures),
+            **({"lake_file": MetadataValue.path(str(lake_file))} if lake_file else {}),
         },
     )
 

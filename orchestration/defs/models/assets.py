@@ -1,16 +1,18 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests
 as asset checks, rebuilt by declarative automation once their inputs are refreshed."""
 
-import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, AutomationCondition, Config
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
+from orchestration.dbt_environment import dbt_environment, environment
 from orchestration.dbt_project import dbt_asset_key, warehouse_dbt_project
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL, with_freshness_policy
+from serving.lake_tables import mirror_lake_tables
 
 LAYER_GROUPS = ("staging", "intermediate", "marts")
 
@@ -61,11 +63,10 @@ def warehouse_dbt_models(
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
     # dbt reads the file from WAREHOUSE_PATH (profiles.yml): point it at the very file the
-    # warehouse resource writes. The variable only needs to be set while dbt's process is
-    # started, so the step's own environment is restored straight after.
-    previous = os.environ.get("WAREHOUSE_PATH")
-    os.environ["WAREHOUSE_PATH"] = warehouse.database
-    try:
+    # warehouse resource writes, and name the engine and what it needs (LAKE_DIR and Java
+    # for Spark). The variables only need to be set while dbt's process is started.
+    variables = dbt_environment(Path(warehouse.database))
+    with environment(variables):
         # Unit tests check the SQL against hand-made rows, not the data: they run in the
         # test suite, and leaving them out of the nightly build saves a third of its time.
         arguments = ["build", "--exclude", "resource_type:unit_test"]
@@ -74,9 +75,13 @@ def warehouse_dbt_models(
         if config.full_checks:
             arguments += ["--vars", '{"full_checks": true}']
         invocation = dbt.cli(arguments, context=context)
-    finally:
-        if previous is None:
-            os.environ.pop("WAREHOUSE_PATH", None)
-        else:
-            os.environ["WAREHOUSE_PATH"] = previous
     yield from invocation.stream()
+    if variables["WAREHOUSE_ENGINE"] == "spark":
+        # Spark built the marts as Parquet in the lake: the serving publication reads them
+        # from the warehouse file, as on DuckDB, once every node and test passed.
+        with warehouse.get_connection() as con:
+            copied = mirror_lake_tables(con, Path(variables["LAKE_DIR"]), invocation.manifest)
+        context.log.info(
+            f"copied {len(copied)} tables built on Spark into the warehouse: "
+            + ", ".join(f"{name} ({rows} rows)" for name, rows in copied.items())
+        )
