@@ -97,32 +97,46 @@
 {%- endmacro %}
 
 
-{#- CTEs `previous_build` (this model's last watermark) and `changed_symbols` (symbol,
-    first_changed): the earliest session of each symbol loaded or restated since. -#}
-{% macro changed_prices_ctes() -%}
-previous_build as (
+{#- The CTEs of an incremental build. Each macro below is the body of one CTE, and takes
+    the names of the CTEs it reads, so a model spells out every CTE it has:
+
+        previous_build as ({{ previous_build() }}),
+        changed_symbols as ({{ changed_symbols('previous_build') }}),
+        stored_pairs as ({{ stored_pairs() }}),
+        recompute_points as (
+            {{ recompute_points('pairs', 'stored_pairs', 'changed_symbols', 'previous_build') }}
+        ),
+        rows_back as ({{ rows_back('recompute_points', 251) }}),
+        recompute_bounds as ({{ recompute_bounds('recompute_points', 'rows_back', 251) }}),
+
+    Only valid inside is_incremental(): they read the model's stored rows ({{ this }}). -#}
+
+
+{#- This model's last watermark: the newest `ingested_at` of the prices it read (no row on
+    the first incremental build after a full one that recorded none). -#}
+{% macro previous_build() -%}
     select prices_ingested_through
     from {{ incremental_state_relation() }}
     where model_name = '{{ this.identifier }}' and prices_ingested_through is not null
-),
-
-changed_symbols as (
-    select symbol, min(session_date) as first_changed
-    from {{ ref('stg_market__price_points') }}
-    where ingested_at > coalesce(
-        (select prices_ingested_through from previous_build), timestamp '0001-01-01'
-    )
-    group by symbol
-)
 {%- endmacro %}
 
 
-{#- CTEs `stored_pairs` and `recompute_points` (pair_id[, frequency], recompute_from): where
-    each pair starts to be recomputed. With `frequencies`, one point per pair and frequency
-    (`date_column` is then the period's end, on or after every session it covers). -#}
-{% macro recompute_points_ctes(pairs_cte, date_column='session_date', frequencies=none) -%}
-{%- set keys = 'pair_id, frequency' if frequencies else 'pair_id' -%}
-stored_pairs as (
+{#- (symbol, first_changed): the earliest session of each symbol loaded or restated since
+    the watermark in `previous_build`. -#}
+{% macro changed_symbols(previous_build) -%}
+    select symbol, min(session_date) as first_changed
+    from {{ ref('stg_market__price_points') }}
+    where ingested_at > coalesce(
+        (select prices_ingested_through from {{ previous_build }}), timestamp '0001-01-01'
+    )
+    group by symbol
+{%- endmacro %}
+
+
+{#- Per stored pair (and frequency, with `frequencies`): its last `date_column` and the legs
+    its rows were built with. -#}
+{% macro stored_pairs(date_column='session_date', frequencies=none) -%}
+    {%- set keys = 'pair_id, frequency' if frequencies else 'pair_id' %}
     select
         {{ keys }},
         max({{ date_column }}) as last_stored,
@@ -133,49 +147,48 @@ stored_pairs as (
         min(short_symbol) as short_symbol
     from {{ this }}
     group by {{ keys }}
-),
+{%- endmacro %}
 
-recompute_points as (
+
+{#- (pair_id[, frequency], recompute_from): where each pair of `pairs` (pair_id,
+    long_symbol, short_symbol) starts to be recomputed: the day after its last stored row,
+    or the first changed session of either leg if earlier; all of it for a pair that is new
+    or whose legs changed. With `frequencies`, one point per pair and frequency (dates are
+    then period ends, on or after every session the period covers). -#}
+{% macro recompute_points(pairs, stored_pairs, changed_symbols, previous_build, frequencies=none) -%}
+    {%- set keys = 'pair_id, frequency' if frequencies else 'pair_id' %}
     select
         pairs.pair_id,
         {% if frequencies %}frequencies.frequency,{% endif %}
         case
-            when stored_pairs.pair_id is null
-                or not stored_pairs.one_leg_set
-                or stored_pairs.long_symbol <> pairs.long_symbol
-                or stored_pairs.short_symbol <> pairs.short_symbol
-                or not exists (select 1 from previous_build)
+            when {{ stored_pairs }}.pair_id is null
+                or not {{ stored_pairs }}.one_leg_set
+                or {{ stored_pairs }}.long_symbol <> pairs.long_symbol
+                or {{ stored_pairs }}.short_symbol <> pairs.short_symbol
+                or not exists (select 1 from {{ previous_build }})
             then date '0001-01-01'
             else least(
-                stored_pairs.last_stored + 1,
+                {{ stored_pairs }}.last_stored + 1,
                 coalesce(long_changes.first_changed, date '9999-12-31'),
                 coalesce(short_changes.first_changed, date '9999-12-31')
             )
         end as recompute_from
-    from {{ pairs_cte }} as pairs
+    from {{ pairs }} as pairs
     {% if frequencies -%}
     cross join (
         values {% for frequency in frequencies %}('{{ frequency }}'){{ ", " if not loop.last }}{% endfor %}
     ) as frequencies (frequency)
     {%- endif %}
-    left join stored_pairs using ({{ keys }})
-    left join changed_symbols as long_changes on long_changes.symbol = pairs.long_symbol
-    left join changed_symbols as short_changes on short_changes.symbol = pairs.short_symbol
-)
+    left join {{ stored_pairs }} using ({{ keys }})
+    left join {{ changed_symbols }} as long_changes on long_changes.symbol = pairs.long_symbol
+    left join {{ changed_symbols }} as short_changes on short_changes.symbol = pairs.short_symbol
 {%- endmacro %}
 
 
-{#- CTEs `recompute_bounds` (pair_id, recompute_from, input_from) for the pairs of
-    `pairs_cte` (pair_id, long_symbol, short_symbol), whose rows are dated by
-    `date_column`. Only valid inside is_incremental(). -#}
-{% macro recompute_bounds_ctes(pairs_cte, rows_before, calendar_anchors=false, date_column='session_date') -%}
-{{ changed_prices_ctes() }},
-
-{{ recompute_points_ctes(pairs_cte, date_column) }},
-
--- Stored rows shortly before each recompute point: a bounded scan (the windows need
--- `rows_before` rows, the calendar anchors at most the previous year).
-rows_back as (
+{#- (pair_id, stored_date, rows_back): the stored rows shortly before each recompute point,
+    numbered back from it. A bounded scan: the windows need `rows_before` rows, the
+    calendar anchors (month and year to date) at most the previous year. -#}
+{% macro rows_back(recompute_points, rows_before, calendar_anchors=false, date_column='session_date') -%}
     select
         stored.pair_id,
         stored.{{ date_column }} as stored_date,
@@ -183,56 +196,59 @@ rows_back as (
             partition by stored.pair_id order by stored.{{ date_column }} desc
         ) as rows_back
     from {{ this }} as stored
-    inner join recompute_points using (pair_id)
-    where stored.{{ date_column }} < recompute_points.recompute_from
+    inner join {{ recompute_points }} using (pair_id)
+    where stored.{{ date_column }} < {{ recompute_points }}.recompute_from
     -- calendar days that hold `rows_before` rows with room for holes in the data (a pair
     -- with fewer rows in them is rebuilt whole), and the previous year for the anchors
-    and stored.{{ date_column }} >= recompute_points.recompute_from - interval {{
+    and stored.{{ date_column }} >= {{ recompute_points }}.recompute_from - interval {{
         rows_before * (14 if date_column == 'week_ending' else 3) + (800 if calendar_anchors else 30)
     }} day
-),
+{%- endmacro %}
 
-recompute_bounds as (
+
+{#- (pair_id, recompute_from, input_from): from `input_from` on, the stored rows are read
+    back as window input for the rows recomputed from `recompute_from`. -#}
+{% macro recompute_bounds(recompute_points, rows_back, rows_before, calendar_anchors=false) -%}
     select
-        recompute_points.pair_id,
-        recompute_points.recompute_from,
+        {{ recompute_points }}.pair_id,
+        {{ recompute_points }}.recompute_from,
         case
-            when count(rows_back.stored_date) filter (where rows_back.rows_back <= {{ rows_before }})
+            when count({{ rows_back }}.stored_date) filter (where {{ rows_back }}.rows_back <= {{ rows_before }})
                 < {{ rows_before }}
             then date '0001-01-01'
             else least(
-                min(rows_back.stored_date) filter (where rows_back.rows_back <= {{ rows_before }})
+                min({{ rows_back }}.stored_date) filter (where {{ rows_back }}.rows_back <= {{ rows_before }})
                 {%- if calendar_anchors %},
                 coalesce(
-                    max(rows_back.stored_date) filter (
-                        where rows_back.stored_date < date_trunc('year', recompute_points.recompute_from)
+                    max({{ rows_back }}.stored_date) filter (
+                        where {{ rows_back }}.stored_date < date_trunc('year', {{ recompute_points }}.recompute_from)
                     ),
                     date '9999-12-31'
                 ),
                 coalesce(
-                    max(rows_back.stored_date) filter (
-                        where rows_back.stored_date < date_trunc('month', recompute_points.recompute_from)
+                    max({{ rows_back }}.stored_date) filter (
+                        where {{ rows_back }}.stored_date < date_trunc('month', {{ recompute_points }}.recompute_from)
                     ),
                     date '9999-12-31'
                 )
                 {%- endif %}
             )
         end as input_from
-    from recompute_points
-    left join rows_back using (pair_id)
-    group by recompute_points.pair_id, recompute_points.recompute_from
-)
+    from {{ recompute_points }}
+    left join {{ rows_back }} using (pair_id)
+    group by {{ recompute_points }}.pair_id, {{ recompute_points }}.recompute_from
 {%- endmacro %}
 
 
 {#- The model's final select: in an incremental build, only the rows from each pair's (or
-    symbol's) recompute point on; the rows before it were read as window input only. -#}
-{% macro recomputed_rows(cte, date_column='session_date', key='pair_id') -%}
+    symbol's) recompute point in `bounds`, the CTE built by recompute_bounds() or the
+    model's own; the rows before it were read as window input only. -#}
+{% macro recomputed_rows(cte, bounds, date_column='session_date', key='pair_id') -%}
 select {{ cte }}.* from {{ cte }}
 {%- if is_incremental() %}
-inner join recompute_bounds
-    on recompute_bounds.{{ key }} = {{ cte }}.{{ key }}
-    and {{ cte }}.{{ date_column }} >= recompute_bounds.recompute_from
+inner join {{ bounds }}
+    on {{ bounds }}.{{ key }} = {{ cte }}.{{ key }}
+    and {{ cte }}.{{ date_column }} >= {{ bounds }}.recompute_from
 {%- endif %}
 {%- endmacro %}
 

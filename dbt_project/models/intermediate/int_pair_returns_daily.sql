@@ -19,7 +19,19 @@ comparisons as (
     select * from {{ ref('int_comparisons') }}
 ),
 {% if is_incremental() %}
-{{ recompute_bounds_ctes('comparisons', 20, calendar_anchors=true) }},
+previous_build as ({{ previous_build() }}),
+
+changed_symbols as ({{ changed_symbols('previous_build') }}),
+
+stored_pairs as ({{ stored_pairs() }}),
+
+recompute_points as (
+    {{ recompute_points('comparisons', 'stored_pairs', 'changed_symbols', 'previous_build') }}
+),
+
+rows_back as ({{ rows_back('recompute_points', 20, calendar_anchors=true) }}),
+
+recompute_bounds as ({{ recompute_bounds('recompute_points', 'rows_back', 20, calendar_anchors=true) }}),
 {% endif %}
 
 prices as (
@@ -141,4 +153,4 @@ spreads as (
     from compounded
 )
 
-{{ recomputed_rows('spreads') }}
+{{ recomputed_rows('spreads', 'recompute_bounds') }}

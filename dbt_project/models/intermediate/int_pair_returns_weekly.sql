@@ -21,7 +21,19 @@ comparisons as (
 ),
 {% if is_incremental() %}
 -- a changed session moves its whole week, whose week_ending is on or after it
-{{ recompute_bounds_ctes('comparisons', 13, date_column='week_ending') }},
+previous_build as ({{ previous_build() }}),
+
+changed_symbols as ({{ changed_symbols('previous_build') }}),
+
+stored_pairs as ({{ stored_pairs('week_ending') }}),
+
+recompute_points as (
+    {{ recompute_points('comparisons', 'stored_pairs', 'changed_symbols', 'previous_build') }}
+),
+
+rows_back as ({{ rows_back('recompute_points', 13, date_column='week_ending') }}),
+
+recompute_bounds as ({{ recompute_bounds('recompute_points', 'rows_back', 13) }}),
 {% endif %}
 
 weekly as (
@@ -91,4 +103,4 @@ spreads as (
     from one_week
 )
 
-{{ recomputed_rows('spreads', 'week_ending') }}
+{{ recomputed_rows('spreads', 'recompute_bounds', 'week_ending') }}

@@ -23,10 +23,18 @@ comparisons as (
 ),
 
 {% if is_incremental() %}
-{{ changed_prices_ctes() }},
+previous_build as ({{ previous_build() }}),
+
+changed_symbols as ({{ changed_symbols('previous_build') }}),
 
 -- a changed session moves its whole week, whose week_ending is on or after it
-{{ recompute_points_ctes('comparisons', 'period_end', ['daily', 'weekly']) }},
+stored_pairs as ({{ stored_pairs('period_end', ['daily', 'weekly']) }}),
+
+recompute_points as (
+    {{ recompute_points(
+        'comparisons', 'stored_pairs', 'changed_symbols', 'previous_build', ['daily', 'weekly']
+    ) }}
+),
 
 -- The last stored period before each recompute point: where the new periods carry on.
 carried as (

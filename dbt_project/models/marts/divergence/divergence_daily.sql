@@ -21,7 +21,19 @@ pairs as (
     select pair_id, long_symbol, short_symbol from {{ ref('pairs') }}
 ),
 {% if is_incremental() %}
-{{ recompute_bounds_ctes('pairs', 251) }},
+previous_build as ({{ previous_build() }}),
+
+changed_symbols as ({{ changed_symbols('previous_build') }}),
+
+stored_pairs as ({{ stored_pairs() }}),
+
+recompute_points as (
+    {{ recompute_points('pairs', 'stored_pairs', 'changed_symbols', 'previous_build') }}
+),
+
+rows_back as ({{ rows_back('recompute_points', 251) }}),
+
+recompute_bounds as ({{ recompute_bounds('recompute_points', 'rows_back', 251) }}),
 {% endif %}
 
 returns as (
@@ -101,4 +113,4 @@ final as (
         and streaks.period_end = rolling_statistics.session_date
 )
 
-{{ recomputed_rows('final') }}
+{{ recomputed_rows('final', 'recompute_bounds') }}

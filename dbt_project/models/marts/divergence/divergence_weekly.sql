@@ -20,9 +20,15 @@ pairs as (
     select pair_id, long_symbol, short_symbol from {{ ref('pairs') }}
 ),
 {% if is_incremental() %}
-{{ changed_prices_ctes() }},
+previous_build as ({{ previous_build() }}),
 
-{{ recompute_points_ctes('pairs', 'week_ending') }},
+changed_symbols as ({{ changed_symbols('previous_build') }}),
+
+stored_pairs as ({{ stored_pairs('week_ending') }}),
+
+recompute_points as (
+    {{ recompute_points('pairs', 'stored_pairs', 'changed_symbols', 'previous_build') }}
+),
 {% endif %}
 
 returns as (

@@ -21,7 +21,9 @@
 with
 
 {% if is_incremental() %}
-{{ changed_prices_ctes() }},
+previous_build as ({{ previous_build() }}),
+
+changed_symbols as ({{ changed_symbols('previous_build') }}),
 
 stored_symbols as (
     select symbol, max(session_date) as last_stored
@@ -99,4 +101,4 @@ with_returns as (
     window by_symbol as (partition by symbol order by session_date)
 )
 
-{{ recomputed_rows('with_returns', key='symbol') }}
+{{ recomputed_rows('with_returns', 'recompute_bounds', key='symbol') }}
