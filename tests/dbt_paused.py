@@ -16,7 +16,7 @@ from typing import Any
 def _records_state(sql: str, model: str) -> bool:
     return (
         "meta.incremental_state" in sql
-        and "built_at = now()" in sql
+        and "built_at = cast(now() as timestamp)" in sql
         and f"model_name = '{model}'" in sql
     )
 
