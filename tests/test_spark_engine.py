@@ -33,6 +33,15 @@ def _manifest_tables(schema: str) -> list[str]:
     )
 
 
+def _assert_same_rows(con: duckdb.DuckDBPyConnection, name: str, left: str, right: str) -> None:
+    """`left` and `right` (tables or table functions) hold the same rows, duplicates too."""
+    for first, second in ((left, right), (right, left)):
+        extra = con.execute(
+            f"select count(*) from (from {first} except all from {second})"
+        ).fetchone()[0]
+        assert extra == 0, f"{name}: {first} has {extra} rows the other lacks"
+
+
 @pytest.fixture(scope="module")
 def spark_run(tmp_path_factory):
     """Every asset materialized with the models built on Spark, then the same raw tables
@@ -95,11 +104,7 @@ def test_raw_tables_reach_spark_as_the_loader_wrote_them(spark_run):
             files = f"read_parquet('{lake_file}')"
             stored = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
             assert stored > 0, table
-            for left, right in ((f"raw.{table}", files), (files, f"raw.{table}")):
-                extra = con.execute(
-                    f"select count(*) from (from {left} except all from {right})"
-                ).fetchone()[0]
-                assert extra == 0, f"{table}: {left} has {extra} rows the other lacks"
+            _assert_same_rows(con, table, f"raw.{table}", files)
 
 
 def test_every_mart_is_parquet_in_the_lake_and_in_the_serving_file(spark_run):
@@ -110,11 +115,7 @@ def test_every_mart_is_parquet_in_the_lake_and_in_the_serving_file(spark_run):
             files = f"read_parquet('{spark_run['lake'] / 'marts' / mart}/*.parquet')"
             lake_rows = con.execute(f"select count(*) from {files}").fetchone()[0]
             assert lake_rows > 0, mart
-            for left, right in ((f"marts.{mart}", files), (files, f"marts.{mart}")):
-                extra = con.execute(
-                    f"select count(*) from (from {left} except all from {right})"
-                ).fetchone()[0]
-                assert extra == 0, f"{mart}: {left} has {extra} rows the other lacks"
+            _assert_same_rows(con, mart, f"marts.{mart}", files)
         described = con.execute(
             "select count(*) from duckdb_columns() where schema_name = 'marts' "
             "and comment is not null and comment <> ''"

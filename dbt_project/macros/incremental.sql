@@ -98,18 +98,10 @@
 
 
 {#- The CTEs of an incremental build. Each macro below is the body of one CTE, and takes
-    the names of the CTEs it reads, so a model spells out every CTE it has:
-
-        previous_build as ({{ previous_build() }}),
-        changed_symbols as ({{ changed_symbols('previous_build') }}),
-        stored_pairs as ({{ stored_pairs() }}),
-        recompute_points as (
-            {{ recompute_points('pairs', 'stored_pairs', 'changed_symbols', 'previous_build') }}
-        ),
-        rows_back as ({{ rows_back('recompute_points', 251) }}),
-        recompute_bounds as ({{ recompute_bounds('recompute_points', 'rows_back', 251) }}),
-
-    Only valid inside is_incremental(): they read the model's stored rows ({{ this }}). -#}
+    the names of the CTEs it reads, so a model spells out every CTE it has (see
+    divergence_daily.sql for the whole chain: previous_build, changed_symbols,
+    stored_pairs, recompute_points, rows_back, recompute_bounds). Only valid inside
+    is_incremental(): they read the model's stored rows ({{ this }}). -#}
 
 
 {#- This model's last watermark: the newest `ingested_at` of the prices it read (no row on
