@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench"))
     parser.add_argument("--workdir", type=Path, default=Path("data/bench"))
     parser.add_argument("--e2e-repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-spark", action="store_true", help="leave out the Spark builds of small and medium"
+    )
     parser.add_argument("--keep", action="store_true", help="keep each size's warehouses")
     parser.add_argument("--report-only", type=Path, help="re-render results.md from a results.json")
     parser.add_argument(
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     workdir = args.workdir.resolve()
     for size in sizes:
-        results["sizes"].append(run_size(size, workdir, say))
+        results["sizes"].append(run_size(size, workdir, say, spark=not args.no_spark))
         if not args.keep:
             clean_size(workdir, size)
     if args.e2e_repeat:

@@ -17,12 +17,23 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).parent / "dbt")
 
 
-def run_dbt(project: BenchProject, *args: str) -> None:
-    """One dbt command with the project's own profile, target and log folders."""
-    env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def run_dbt(
+    project: BenchProject, *args: str, target: str = "bench", env: dict[str, str] | None = None
+) -> None:
+    """One dbt command with the project's own profile, target and log folders; `target`
+    names the profile output (`bench`, the size's DuckDB file, or `spark`) and `env` adds
+    the variables it reads."""
+    env = {
+        **os.environ,
+        **(env or {}),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     command = [
         dbt_executable(),
         *args,
+        "--target",
+        target,
         "--profiles-dir",
         str(project.dbt_dir),
         "--project-dir",

@@ -2,14 +2,17 @@
 
 The project's models, macros and tests are copied unchanged; instruments.csv gains the
 generated stocks and pairs.csv one pair per stock against its sector ETF. The profile
-points at the size's own warehouse file with a DuckDB memory limit (spilling beside it),
-so nothing is shared with the project's warehouse or its target/ folder.
+points at the size's own warehouse file with a DuckDB memory limit (spilling beside it)
+and keeps the project's Spark output for the Spark build (its lake is the size's own), so
+nothing is shared with the project's warehouse or its target/ folder.
 """
 
 import csv
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from ingestion.paths import DBT_PROJECT_DIR
 
@@ -92,17 +95,21 @@ def write_seeds(seeds_dir: Path, stocks: int) -> list[tuple[str, str, str]]:
     return added
 
 
-PROFILE = """market_divergence:
-  target: bench
-  outputs:
-    bench:
-      type: duckdb
-      path: "{warehouse}"
-      threads: 1
-      settings:
-        memory_limit: "{memory_limit}"
-        preserve_insertion_order: false
-"""
+def profile(warehouse: Path) -> str:
+    """The size's profile: its own DuckDB file (`bench`) and the project's Spark output,
+    which reads the size's lake from LAKE_DIR (bench/spark_build.py)."""
+    outputs = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    spark = outputs["market_divergence"]["outputs"]["spark"]
+    bench = {
+        "type": "duckdb",
+        "path": str(warehouse),
+        "threads": 1,
+        "settings": {"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False},
+    }
+    return yaml.safe_dump(
+        {"market_divergence": {"target": "bench", "outputs": {"bench": bench, "spark": spark}}},
+        sort_keys=False,
+    )
 
 
 def create_project(root: Path, stocks: int) -> BenchProject:
@@ -117,7 +124,5 @@ def create_project(root: Path, stocks: int) -> BenchProject:
     )
     write_seeds(project.seeds_dir, stocks)
     project.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    (project.dbt_dir / "profiles.yml").write_text(
-        PROFILE.format(warehouse=project.warehouse, memory_limit=MEMORY_LIMIT)
-    )
+    (project.dbt_dir / "profiles.yml").write_text(profile(project.warehouse))
     return project

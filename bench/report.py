@@ -18,6 +18,8 @@ PLOT_SERIES = (
     ("dbt_raced_marts", "dbt: divergence_daily + outperformance_streaks and upstream"),
     ("pandas_long", "pandas long (the same two marts)"),
     ("pandas_wide", "pandas wide (the same two marts)"),
+    ("dbt_build_full", "dbt build --full-refresh on DuckDB (seeds, models, tests)"),
+    ("spark_build_full", "the same dbt build on Spark (local[*])"),
 )
 
 LABELS = {
@@ -33,6 +35,8 @@ LABELS = {
     "pandas_long": "pandas long: the two marts",
     "pandas_wide": "pandas wide: the two marts",
     "nightly": "nightly increment: 1 session appended + dbt build",
+    "spark_build_full": "Spark: dbt build --full-refresh (raw tables exported to Parquet first)",
+    "spark_nightly": "Spark: nightly, 1 session appended + raw.prices exported + dbt build",
     "e2e_make_run": "make run (dbt parse + refresh_all_job), default universe",
     "e2e_nightly": "nightly refresh_all_job, default universe",
 }
@@ -84,7 +88,9 @@ def _targets(size: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     best_pandas = min(m["pandas_long"], m["pandas_wide"])
     rows_per_s = size["measures"]["ingest_bulk"]["extra"]["rows_per_second"]
     loader_rows_per_s = size["measures"]["ingest_loader"]["extra"]["rows_per_second"]
-    peak = max(v["peak_mb"] for k, v in size["measures"].items() if not k.startswith("pandas"))
+    peak = max(
+        v["peak_mb"] for k, v in size["measures"].items() if not k.startswith(("pandas", "spark"))
+    )
     models_sum = m.get("dbt_models_sum", math.nan)
     return [
         (
@@ -187,11 +193,13 @@ def _size_section(size: dict[str, Any]) -> list[str]:
         extra = ""
         if "rows_per_second" in v["extra"]:
             extra = f" ({v['extra']['rows_per_second'] / 1e6:.2f} M rows/s)"
-        if "append_seconds" in v["extra"]:
-            ex = v["extra"]
-            extra = (
-                f" (append {ex['append_seconds']:.2f} s + dbt build {ex['build_seconds']:.1f} s)"
-            )
+        ex = v["extra"]
+        if "build_seconds" in ex:
+            parts = [f"append {ex['append_seconds']:.2f} s"] if "append_seconds" in ex else []
+            if "export_seconds" in ex:
+                parts.append(f"export {ex['export_seconds']:.2f} s")
+            parts.append(f"dbt build {ex['build_seconds']:.1f} s")
+            extra = f" ({' + '.join(parts)})"
         if "load_seconds" in v["extra"]:
             extra = (
                 f" (+ {v['extra']['load_seconds']:.1f} s reading prices into pandas, not counted)"
@@ -223,6 +231,42 @@ def _size_section(size: dict[str, Any]) -> list[str]:
     lines += ["", "Slowest dbt nodes of the last full build (run_results.json):", ""]
     for unique_id, seconds in size["slowest_nodes"]:
         lines.append(f"- `{unique_id}`: {seconds:.2f} s")
+    lines.append("")
+    return lines
+
+
+def engines_section(results: dict[str, Any]) -> list[str]:
+    """DuckDB's and Spark's dbt builds side by side, for the sizes built on both."""
+    both = [s for s in results["sizes"] if "spark_build_full" in s["measures"]]
+    if not both:
+        return []
+    lines = [
+        "### DuckDB and Spark, the same dbt build",
+        "",
+        "The full build is `dbt build --full-refresh` (seeds, models, data tests); the nightly "
+        "appends one session and runs `dbt build`. On Spark the raw tables are first exported "
+        "to Parquet (counted), Spark runs in-process (`local[*]`, 2 cores, driver 2 GB) and "
+        "every model is a full table, so its nightly rebuilds everything. Medians of DuckDB's "
+        "runs; Spark ran once per size.",
+        "",
+        "| size | price rows | DuckDB full s | Spark full s | Spark / DuckDB | DuckDB nightly s "
+        "| Spark nightly s | Spark / DuckDB | Spark's models s | Spark's tests s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in both:
+        m = {k: v["median"] for k, v in size["measures"].items()}
+        spark_nightly = m.get("spark_nightly", math.nan)
+        kinds: dict[str, float] = {}
+        for unique_id, seconds in size.get("spark_nodes", {}).items():
+            kind = unique_id.split(".")[0]
+            kinds[kind] = kinds.get(kind, 0.0) + seconds
+        lines.append(
+            f"| {size['size']} | {size['counts']['prices']:,} | {_fmt(m['dbt_build_full'])} | "
+            f"{_fmt(m['spark_build_full'])} | {_ratio(m['spark_build_full'], m['dbt_build_full'])}"
+            f" | {_fmt(m['nightly'])} | {_fmt(spark_nightly)} | "
+            f"{_ratio(spark_nightly, m['nightly'])} | {_fmt(kinds.get('model', math.nan))} | "
+            f"{_fmt(kinds.get('test', math.nan))} |"
+        )
     lines.append("")
     return lines
 
@@ -324,6 +368,7 @@ def write(results: dict[str, Any], folder: Path, notes: list[str] | None = None)
     ]
     for size in results["sizes"]:
         lines += _size_section(size)
+    lines += engines_section(results)
     if results.get("e2e"):
         lines += [
             "### The default universe through Dagster",

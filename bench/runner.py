@@ -5,6 +5,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ def _repeat(
     return outs
 
 
-def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
+def run_size(size: Size, workdir: Path, say: Say, spark: bool = True) -> dict[str, Any]:
+    """Every measurement of one size; the Spark build too when `spark` and the size asks
+    for it."""
     root = workdir / size.name
     root.mkdir(parents=True, exist_ok=True)
     project = create_project(root, size.stocks)
@@ -69,7 +72,9 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
     say(f"[{size.name}] generating {size.stocks} stocks from {size.start} to {END_DATE}")
     total_rows = data.generate_prices(root, project.seeds_dir, size.start, END_DATE)
     generate_seconds = time.perf_counter() - started
-    nights = data.last_sessions(size.start, END_DATE, repeat + 1)
+    spark = spark and size.spark
+    # one held-back session per nightly increment, and one more for Spark's
+    nights = data.last_sessions(size.start, END_DATE, repeat + 1 + int(spark))
     base_end, increments = nights[0], nights[1:]
     measures: dict[str, Measure] = {}
     checks: list[dict] = []
@@ -207,6 +212,9 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
     )
     con.close()
     size_bytes = project.warehouse.stat().st_size
+    spark_nodes: dict[str, float] = {}
+    if spark:
+        spark_nodes = _run_spark(root, increments[repeat], pair_ids, measure, checks, say)
     last_nodes = build_outs[-1]["nodes"] if build_outs else {}
     slowest = sorted(last_nodes.items(), key=lambda item: item[1], reverse=True)[:12]
     return {
@@ -223,8 +231,48 @@ def run_size(size: Size, workdir: Path, say: Say) -> dict[str, Any]:
         "checks": checks,
         "slowest_nodes": slowest,
         "floor_nodes": floor_outs[-1]["nodes"] if floor_outs else {},
+        "spark_nodes": spark_nodes,
         "wall_seconds": time.perf_counter() - started,
     }
+
+
+def _run_spark(
+    root: Path,
+    session: date,
+    pair_ids: list[str],
+    measure: Callable[[str], Measure],
+    checks: list[dict],
+    say: Say,
+) -> dict[str, float]:
+    """The Spark build of the raw tables the DuckDB figures ended on, checked against
+    DuckDB's marts, then one nightly on Spark; returns the full build's node times."""
+    outs = _repeat(
+        measure("spark_build_full"),
+        1,
+        lambda _n: {"step": "spark_full", "root": str(root)},
+        say,
+        "export_seconds",
+        "build_seconds",
+    )
+    if not outs:
+        checks.append({"name": "spark", "rows": 0, "ok": False, "problems": ["did not build"]})
+        return {}
+    try:
+        checks += run_step({"step": "check_spark", "root": str(root), "pair_ids": pair_ids})[
+            "checks"
+        ]
+    except StepError as exc:
+        checks.append({"name": "spark", "rows": 0, "ok": False, "problems": [str(exc)[:2000]]})
+    _repeat(
+        measure("spark_nightly"),
+        1,
+        lambda _n: {"step": "spark_nightly", "root": str(root), "session": session.isoformat()},
+        say,
+        "append_seconds",
+        "export_seconds",
+        "build_seconds",
+    )
+    return outs[0]["nodes"]
 
 
 def run_e2e(workdir: Path, repeat: int, say: Say) -> dict[str, Any]:

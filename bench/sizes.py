@@ -16,6 +16,8 @@ class Size:
     stocks: int
     years: float
     repeat: int
+    # whether `make bench` also builds this size on Spark (once: 1-3 minutes a build here)
+    spark: bool = False
 
     @property
     def start(self) -> date:
@@ -26,8 +28,8 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "tiny": Size("tiny", stocks=12, years=2.0, repeat=1),
-    "small": Size("small", stocks=20, years=10.0, repeat=3),
-    "medium": Size("medium", stocks=100, years=30.0, repeat=3),
+    "small": Size("small", stocks=20, years=10.0, repeat=3, spark=True),
+    "medium": Size("medium", stocks=100, years=30.0, repeat=3, spark=True),
     "large": Size("large", stocks=300, years=30.0, repeat=2),
     "full": Size("full", stocks=3000, years=30.0, repeat=1),
 }

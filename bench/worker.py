@@ -19,7 +19,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench import data, dbt_steps, floor, pandas_common, pandas_long, pandas_wide, verify
+from bench import (
+    data,
+    dbt_steps,
+    floor,
+    pandas_common,
+    pandas_long,
+    pandas_wide,
+    spark_build,
+    verify,
+)
 from bench.project import BenchProject
 
 
@@ -162,6 +171,35 @@ def nightly(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def spark_full(spec: dict[str, Any]) -> dict[str, Any]:
+    return spark_build.full_build(BenchProject(Path(spec["root"])))
+
+
+def spark_nightly(spec: dict[str, Any]) -> dict[str, Any]:
+    project = BenchProject(Path(spec["root"]))
+    return spark_build.nightly(project, project.root, spec["session"])
+
+
+def check_spark(spec: dict[str, Any]) -> dict[str, Any]:
+    """Spark's two raced marts against DuckDB's, on the sample pairs."""
+    project = BenchProject(Path(spec["root"]))
+    checks = []
+    for table, key in (
+        ("divergence_daily", verify.DAILY_KEY),
+        ("outperformance_streaks", verify.STREAK_KEY),
+    ):
+        check = verify.compare(
+            f"spark: {table}",
+            verify.mart_rows(str(project.warehouse), table, spec["pair_ids"]),
+            spark_build.lake_mart_rows(project, table, spec["pair_ids"]),
+            key,
+        )
+        checks.append(
+            {"name": check.name, "rows": check.rows, "ok": check.ok, "problems": check.problems}
+        )
+    return {"seconds": 0.0, "checks": checks}
+
+
 def _e2e_env(folder: Path, end: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -212,6 +250,9 @@ STEPS = {
     "pandas": run_pandas,
     "check_floor": check_floor,
     "nightly": nightly,
+    "spark_full": spark_full,
+    "spark_nightly": spark_nightly,
+    "check_spark": check_spark,
     "e2e": e2e,
 }
 
