@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ingestion.paths import SEEDS_DIR
 
+BASKET_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,14}$")
 UNIVERSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # A provider's own code (Yahoo's ^GSPC, Stooq's AAPL.US ...): it goes into URLs and file
@@ -44,6 +45,15 @@ class Pair:
 
 
 @dataclass(frozen=True)
+class Basket:
+    """An equal-weight basket of instruments, usable as a pair leg by its id."""
+
+    basket_id: str
+    members: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
 class RateSeries:
     series_id: str
     name: str
@@ -65,6 +75,7 @@ class Universe:
     pairs: tuple[Pair, ...]
     rate_series: tuple[RateSeries, ...]
     estimate_universes: tuple[EstimateUniverse, ...]
+    baskets: tuple[Basket, ...] = ()
 
     @property
     def symbols(self) -> list[str]:
@@ -118,8 +129,40 @@ def _check(ok: bool, path: Path, line: int, message: str) -> None:
         raise UniverseError(f"{path.name} line {line}: {message}")
 
 
+def _baskets(path: Path, symbols: set[str]) -> tuple[Basket, ...]:
+    """The baskets seed: ids apart from every symbol, members that are instruments."""
+    members: dict[str, list[str]] = {}
+    descriptions: dict[str, str] = {}
+    upper_symbols = {symbol.upper(): symbol for symbol in symbols}
+    for line, row in _rows(path, ("basket_id", "symbol")):
+        basket_id, symbol = row["basket_id"], row["symbol"]
+        _check(
+            bool(BASKET_PATTERN.match(basket_id)),
+            path,
+            line,
+            f"basket_id {basket_id!r} is not valid (lower case letters, digits, _)",
+        )
+        _check(
+            basket_id.upper() not in upper_symbols,
+            path,
+            line,
+            f"basket_id {basket_id!r} is also the symbol "
+            f"{upper_symbols.get(basket_id.upper())!r} in instruments.csv",
+        )
+        _check(symbol in symbols, path, line, f"symbol {symbol!r} is not in instruments.csv")
+        listed = members.setdefault(basket_id, [])
+        _check(symbol not in listed, path, line, f"{symbol!r} is already in basket {basket_id!r}")
+        listed.append(symbol)
+        if row.get("description"):
+            descriptions.setdefault(basket_id, row["description"])
+    return tuple(
+        Basket(basket_id, tuple(listed), descriptions.get(basket_id, ""))
+        for basket_id, listed in members.items()
+    )
+
+
 def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
-    """Read and check the four seed files; every error names the file and line."""
+    """Read and check the five seed files; every error names the file and line."""
     instruments: list[Instrument] = []
     path = seeds_dir / "instruments.csv"
     seen: dict[str, int] = {}
@@ -163,6 +206,9 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
             f"benchmark_symbol {benchmark!r} is not in instruments.csv",
         )
 
+    baskets = _baskets(seeds_dir / "baskets.csv", known)
+    legs = known | {basket.basket_id for basket in baskets}
+
     pairs: list[Pair] = []
     path = seeds_dir / "pairs.csv"
     for line, row in _rows(path, ("pair_id", "long_symbol", "short_symbol")):
@@ -171,7 +217,12 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
             bool(UNIVERSE_PATTERN.match(pair_id)), path, line, f"pair_id {pair_id!r} is not valid"
         )
         for leg in ("long_symbol", "short_symbol"):
-            _check(row[leg] in known, path, line, f"{leg} {row[leg]!r} is not in instruments.csv")
+            _check(
+                row[leg] in legs,
+                path,
+                line,
+                f"{leg} {row[leg]!r} is neither in instruments.csv nor a basket of baskets.csv",
+            )
         pairs.append(Pair(row["pair_id"], row["long_symbol"], row["short_symbol"]))
 
     series: list[RateSeries] = []
@@ -197,4 +248,4 @@ def load_universe(seeds_dir: Path = SEEDS_DIR) -> Universe:
             EstimateUniverse(name, row["name"], row["benchmark_symbol"], _codes(row, path, line))
         )
 
-    return Universe(tuple(instruments), tuple(pairs), tuple(series), tuple(universes))
+    return Universe(tuple(instruments), tuple(pairs), tuple(series), tuple(universes), baskets)

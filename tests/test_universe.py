@@ -20,7 +20,9 @@ PAIRS = {
     "rut_vs_spx": ("RUT", "SPX"),
     "iwm_vs_qqq": ("IWM", "QQQ"),
     "rsp_vs_spy": ("RSP", "SPY"),
+    "rut_vs_mag7": ("RUT", "mag7"),
 }
+MAG7 = ("AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "TSLA", "META")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,13 @@ def test_roles_and_benchmarks(shipped):
 
 def test_pairs(shipped):
     assert {p.pair_id: (p.long_symbol, p.short_symbol) for p in shipped.pairs} == PAIRS
+
+
+def test_baskets(shipped):
+    (mag7,) = shipped.baskets
+    assert mag7.basket_id == "mag7"
+    assert mag7.members == MAG7
+    assert "Magnificent 7" in mag7.description
 
 
 def test_rate_series(shipped):
@@ -211,8 +220,41 @@ def test_bad_series_id_and_universe(tmp_path):
         load_universe(second)
 
 
+def test_basket_id_that_is_a_symbol_names_the_row(seeds):
+    path = seeds / "baskets.csv"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("spy,AAPL,\n")
+    with pytest.raises(UniverseError) as info:
+        load_universe(seeds)
+    assert str(info.value) == (
+        "baskets.csv line 9: basket_id 'spy' is also the symbol 'SPY' in instruments.csv"
+    )
+
+
+def test_basket_member_not_an_instrument(seeds):
+    _replace(seeds / "baskets.csv", "mag7,TSLA,", "mag7,TSLQ,")
+    with pytest.raises(UniverseError, match=r"baskets\.csv line 7: symbol 'TSLQ' is not in"):
+        load_universe(seeds)
+
+
+def test_basket_member_listed_twice(seeds):
+    _replace(seeds / "baskets.csv", "mag7,TSLA,", "mag7,AAPL,")
+    with pytest.raises(UniverseError, match=r"baskets\.csv line 7: 'AAPL' is already in basket"):
+        load_universe(seeds)
+
+
+def test_pair_leg_may_be_a_basket_but_not_an_unknown_one(seeds):
+    _replace(seeds / "pairs.csv", "rut_vs_mag7,RUT,mag7,", "rut_vs_mag7,RUT,mag8,")
+    with pytest.raises(
+        UniverseError,
+        match=r"pairs\.csv line 7: short_symbol 'mag8' is neither in instruments\.csv nor a basket",
+    ):
+        load_universe(seeds)
+
+
 @pytest.mark.parametrize(
-    "name", ["instruments.csv", "pairs.csv", "rate_series.csv", "estimate_universes.csv"]
+    "name",
+    ["instruments.csv", "pairs.csv", "baskets.csv", "rate_series.csv", "estimate_universes.csv"],
 )
 def test_missing_file(seeds, name):
     (seeds / name).unlink()
