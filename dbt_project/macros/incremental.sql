@@ -41,11 +41,13 @@
 {%- endmacro %}
 
 
-{% macro record_incremental_state() -%}
+{#- `points`: the relation whose `ingested_at` the model's watermark follows, by default
+    every pair leg's (instruments and baskets). -#}
+{% macro record_incremental_state(points=none) -%}
     {%- if builds_incrementally() %}
     update {{ incremental_state_relation() }}
     set
-        prices_ingested_through = (select max(ingested_at) from {{ ref('stg_market__price_points') }}),
+        prices_ingested_through = (select max(ingested_at) from {{ points or ref('int_leg_price_points') }}),
         built_at = cast(now() as timestamp),
         unverified_from = checked_from
     where model_name = '{{ this.identifier }}'
@@ -113,11 +115,11 @@
 {%- endmacro %}
 
 
-{#- (symbol, first_changed): the earliest session of each symbol loaded or restated since
-    the watermark in `previous_build`. -#}
-{% macro changed_symbols(previous_build) -%}
+{#- (symbol, first_changed): the earliest session of each leg (an instrument or a basket, or
+    in `points` only) loaded or restated since the watermark in `previous_build`. -#}
+{% macro changed_symbols(previous_build, points=none) -%}
     select symbol, min(session_date) as first_changed
-    from {{ ref('stg_market__price_points') }}
+    from {{ points or ref('int_leg_price_points') }}
     where ingested_at > coalesce(
         (select prices_ingested_through from {{ previous_build }}), timestamp '0001-01-01'
     )

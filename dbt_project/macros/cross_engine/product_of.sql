@@ -21,3 +21,34 @@
         )
     end
 {%- endmacro %}
+
+
+{#- The running product of `expression` over a partition's rows in `order_by` order, from
+    its first row to the current one (nulls skipped; null while there is no value yet). -#}
+{% macro running_product(expression, partition_by, order_by) -%}
+    {{ return(adapter.dispatch('running_product', 'market_divergence')(expression, partition_by, order_by)) }}
+{%- endmacro %}
+
+{% macro duckdb__running_product(expression, partition_by, order_by) -%}
+    product({{ expression }}) over (
+        partition by {{ partition_by }} order by {{ order_by }}
+        rows between unbounded preceding and current row
+    )
+{%- endmacro %}
+
+{% macro spark__running_product(expression, partition_by, order_by) -%}
+    {%- set frame -%}
+    over (
+        partition by {{ partition_by }} order by {{ order_by }}
+        rows between unbounded preceding and current row
+    )
+    {%- endset -%}
+    case
+        when count({{ expression }}) {{ frame }} > 0
+        then aggregate(
+            collect_list(cast({{ expression }} as double)) {{ frame }},
+            cast(1 as double),
+            (accumulated, factor) -> accumulated * factor
+        )
+    end
+{%- endmacro %}

@@ -35,7 +35,7 @@ recompute_bounds as ({{ recompute_bounds('recompute_points', 'rows_back', 20, ca
 {% endif %}
 
 prices as (
-    select symbol, session_date, price from {{ ref('stg_market__price_points') }}
+    select symbol, session_date, price from {{ ref('int_leg_price_points') }}
     {% if is_incremental() %}
     -- a filter on the scan itself, before any join: the nightly reads one year, not all
     where session_date >= (select min(input_from) from recompute_bounds)

@@ -15,7 +15,7 @@
         ],
     )
 }}
--- depends_on: {{ ref('stg_market__price_points') }}
+-- depends_on: {{ ref('int_leg_price_points') }}
 with
 
 comparisons as (

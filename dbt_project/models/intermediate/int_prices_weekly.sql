@@ -4,7 +4,7 @@
 with
 
 prices as (
-    select symbol, session_date, price from {{ ref('stg_market__price_points') }}
+    select symbol, session_date, price from {{ ref('int_leg_price_points') }}
 ),
 
 calendar as (

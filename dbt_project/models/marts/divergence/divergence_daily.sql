@@ -2,7 +2,7 @@
 -- sessions, 20 sessions, month and year to date, the relative-strength line, rolling
 -- correlation and z-score, the day's leader and the streak it extends.
 -- Incremental: see macros/incremental.sql (251 rows of lookback for the 252-row z-score).
--- depends_on: {{ ref('stg_market__price_points') }}
+-- depends_on: {{ ref('int_leg_price_points') }}
 {{
     config(
         materialized=history_materialization(),

@@ -13,7 +13,7 @@
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_rows_not_in('symbol', ref('instruments')) }}",
-            "{{ record_incremental_state() }}",
+            "{{ record_incremental_state(ref('stg_market__price_points')) }}",
         ],
     )
 }}
@@ -23,7 +23,7 @@ with
 {% if is_incremental() %}
 previous_build as ({{ previous_build() }}),
 
-changed_symbols as ({{ changed_symbols('previous_build') }}),
+changed_symbols as ({{ changed_symbols('previous_build', ref('stg_market__price_points')) }}),
 
 stored_symbols as (
     select symbol, max(session_date) as last_stored
