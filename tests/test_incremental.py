@@ -164,8 +164,8 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     assert_same_contents(incremental_contents, contents(full))
     # ... and the restatement did reach the marts: SPX pairs differ from before
     assert incremental["marts.divergence_daily"] != before["marts.divergence_daily"]
-    # five pairs, five new sessions
-    assert incremental["marts.divergence_daily"][0] == before["marts.divergence_daily"][0] + 25
+    # six pairs (one of them on the mag7 basket), five new sessions
+    assert incremental["marts.divergence_daily"][0] == before["marts.divergence_daily"][0] + 30
     assert set(state) == {
         "stg_market__prices",
         "int_pair_returns_daily",
@@ -267,6 +267,14 @@ def pending_from(warehouse: Path) -> str | None:
     return pending
 
 
+def _mag7_levels(warehouse: Path) -> pd.Series:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select session_date, short_price from marts.divergence_daily "
+            "where pair_id = 'rut_vs_mag7' order by session_date"
+        ).df().set_index("session_date")["short_price"]
+
+
 def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp_path):
     # The seed is edited in the warehouse, so the builds leave it alone.
     no_seeds = ("--exclude", "resource_type:seed")
@@ -278,7 +286,10 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
         assert done.returncode == 0, done.stdout
 
     dbt(warehouse, tmp_path, "--full-refresh", *no_seeds)
+    seven = _mag7_levels(warehouse)
     with duckdb.connect(str(warehouse)) as con:
+        # a member leaves the basket: every pair on it is rebuilt from the basket's start
+        con.execute("delete from universe.baskets where basket_id = 'mag7' and symbol = 'TSLA'")
         con.execute("update universe.pairs set short_symbol = 'NDX' where pair_id = 'rut_vs_spx'")
         con.execute(
             "create table main.dropped as select * from universe.pairs where pair_id = 'iwm_vs_qqq'"
@@ -306,3 +317,8 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
     assert (runs["pair_id"] == "iwm_vs_qqq").sum() > 100
     daily = incremental["marts.divergence_daily"]
     assert set(daily.loc[daily["pair_id"] == "rut_vs_spx", "short_symbol"]) == {"NDX"}
+    six = _mag7_levels(warehouse)
+    assert list(six.index) == list(seven.index)
+    assert six.iloc[0] == seven.iloc[0] == 100.0
+    # from the second session on, the six-member basket is another series altogether
+    assert (six.iloc[1:] != seven.iloc[1:]).all()

@@ -13,6 +13,7 @@ from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import refresh_prices, refresh_rates, refresh_sessions
 from orchestration.defs.ingestion.assets import ingestion_assets
 from orchestration.defs.ingestion.checks import (
+    every_basket_member_priced,
     prices_are_ohlc_consistent,
     prices_have_no_extreme_moves,
     prices_have_no_missing_sessions,
@@ -52,6 +53,7 @@ def test_every_check_passes_on_the_sample(warehouse):
     for check in (
         prices_are_ohlc_consistent,
         prices_have_no_missing_sessions,
+        every_basket_member_priced,
         prices_have_no_extreme_moves,
         rates_are_plausible,
     ):
@@ -68,6 +70,17 @@ def test_a_missing_session_is_named_with_its_symbol(warehouse):
     result = prices_have_no_missing_sessions(warehouse=warehouse)
     assert not result.passed
     assert result.description == "XLE: 2 missing from 2024-03-12"
+
+
+def test_a_basket_member_without_prices_is_named_with_its_basket(warehouse):
+    assert every_basket_member_priced(warehouse=warehouse).description == (
+        "every member of 1 basket(s) has prices"
+    )
+    _sql(warehouse, "delete from raw.prices where symbol in ('TSLA', 'META')")
+    result = every_basket_member_priced(warehouse=warehouse)
+    assert not result.passed
+    assert result.severity.value == "WARN"
+    assert result.description == "basket mag7: no price for TSLA, META, so no basket level"
 
 
 def test_an_extreme_move_is_a_warning_naming_symbol_kind_and_date(warehouse):

@@ -157,9 +157,40 @@ def rates_are_plausible(warehouse: DuckDBResource) -> AssetCheckResult:
     )
 
 
+@asset_check(
+    asset=AssetKey(["raw", "prices"]),
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Every member of every basket (baskets seed) has prices: a basket is priced only on "
+        "sessions where all its members are, so one missing member leaves it empty."
+    ),
+)
+def every_basket_member_priced(warehouse: DuckDBResource) -> AssetCheckResult:
+    baskets = load_universe().baskets
+    with warehouse.get_connection() as con:
+        rows = con.execute("select distinct symbol from raw.prices").fetchall()
+    priced = {symbol for (symbol,) in rows}
+    unpriced = {
+        basket.basket_id: [symbol for symbol in basket.members if symbol not in priced]
+        for basket in baskets
+    }
+    unpriced = {basket_id: symbols for basket_id, symbols in unpriced.items() if symbols}
+    described = "; ".join(
+        f"basket {basket_id}: no price for {', '.join(symbols)}, so no basket level"
+        for basket_id, symbols in unpriced.items()
+    )
+    return AssetCheckResult(
+        passed=not unpriced,
+        severity=AssetCheckSeverity.WARN,
+        description=described or f"every member of {len(baskets)} basket(s) has prices",
+        metadata={"unpriced_members": {k: ", ".join(v) for k, v in unpriced.items()}},
+    )
+
+
 raw_checks = [
     prices_are_ohlc_consistent,
     prices_have_no_missing_sessions,
+    every_basket_member_priced,
     prices_have_no_extreme_moves,
     rates_are_plausible,
 ]

@@ -1,5 +1,6 @@
 -- One wide row per XNYS session for dashboards: the four indexes, the small-cap spreads,
--- the weekly rut_vs_spx streak, the Fed and the curve, and the earnings-growth gap.
+-- the Magnificent 7 basket, the weekly rut_vs_spx and rut_vs_mag7 streaks, the Fed and the
+-- curve, and the earnings-growth gap.
 -- Values published on other schedules (weeks, business days, monthly snapshots) are
 -- the latest on or before the session: the row whose span (from its date to the next
 -- row's) holds the session.
@@ -10,25 +11,32 @@ calendar as (
 ),
 
 index_prices as (
-    select symbol, session_date, close, daily_return
+    select symbol, session_date, close, high, daily_return
     from {{ ref('stg_market__prices') }}
     where symbol in ('RUT', 'IXIC', 'NDX', 'SPX')
+),
+
+mag7 as (
+    select session_date, daily_return
+    from {{ ref('int_basket_levels') }}
+    where basket_id = 'mag7'
 ),
 
 daily_pairs as (
     select pair_id, session_date, spread_1d, spread_ytd
     from {{ ref('divergence_daily') }}
-    where pair_id in ('rut_vs_ixic', 'rut_vs_spx')
+    where pair_id in ('rut_vs_ixic', 'rut_vs_spx', 'rut_vs_mag7')
 ),
 
 weekly_streaks as (
     select
+        pair_id,
         week_ending,
-        {{ valid_until('week_ending') }} as valid_until,
+        {{ valid_until('week_ending', partition_by='pair_id') }} as valid_until,
         streak_leader,
         streak_length
     from {{ ref('divergence_weekly') }}
-    where pair_id = 'rut_vs_spx'
+    where pair_id in ('rut_vs_spx', 'rut_vs_mag7')
 ),
 
 policy as (
@@ -73,6 +81,7 @@ indexes as (
         max(close) filter (where symbol = 'IXIC') as ixic_close,
         max(close) filter (where symbol = 'NDX') as ndx_close,
         max(close) filter (where symbol = 'SPX') as spx_close,
+        max(high) filter (where symbol = 'RUT') as rut_high,
         max(daily_return) filter (where symbol = 'RUT') as rut_return_1d,
         max(daily_return) filter (where symbol = 'IXIC') as ixic_return_1d,
         max(daily_return) filter (where symbol = 'NDX') as ndx_return_1d,
@@ -85,33 +94,52 @@ indexes as (
 spreads as (
     select
         indexes.*,
+        mag7.daily_return as mag7_return_1d,
         rut_vs_ixic.spread_1d as rut_vs_ixic_spread_1d,
         rut_vs_spx.spread_1d as rut_vs_spx_spread_1d,
         rut_vs_spx.spread_ytd as rut_vs_spx_spread_ytd,
+        rut_vs_mag7.spread_1d as rut_vs_mag7_spread_1d,
         -- "Record" means above every earlier close in the data; the first close is not one.
         rut_close > coalesce(
             max(rut_close) over (
                 order by indexes.session_date rows between unbounded preceding and 1 preceding
             ),
             cast('infinity' as double)
-        ) as rut_is_record_close
+        ) as rut_is_record_close,
+        -- the intraday record, likewise against every earlier high (null without a high)
+        rut_high > coalesce(
+            max(rut_high) over (
+                order by indexes.session_date rows between unbounded preceding and 1 preceding
+            ),
+            cast('infinity' as double)
+        ) as rut_is_record_high
     from indexes
+    left join mag7 on mag7.session_date = indexes.session_date
     left join daily_pairs as rut_vs_ixic
         on rut_vs_ixic.pair_id = 'rut_vs_ixic'
         and rut_vs_ixic.session_date = indexes.session_date
     left join daily_pairs as rut_vs_spx
         on rut_vs_spx.pair_id = 'rut_vs_spx'
         and rut_vs_spx.session_date = indexes.session_date
+    left join daily_pairs as rut_vs_mag7
+        on rut_vs_mag7.pair_id = 'rut_vs_mag7'
+        and rut_vs_mag7.session_date = indexes.session_date
 ),
 
 with_streak as (
     select
         spreads.*,
-        weekly_streaks.streak_leader as rut_vs_spx_weekly_streak_leader,
-        weekly_streaks.streak_length as rut_vs_spx_weekly_streak_length
+        spx_streak.streak_leader as rut_vs_spx_weekly_streak_leader,
+        spx_streak.streak_length as rut_vs_spx_weekly_streak_length,
+        mag7_streak.streak_leader as rut_vs_mag7_weekly_streak_leader,
+        mag7_streak.streak_length as rut_vs_mag7_weekly_streak_length
     from spreads
-    left join weekly_streaks
-        on {{ holds_on('spreads.session_date', 'weekly_streaks', 'week_ending') }}
+    left join weekly_streaks as spx_streak
+        on spx_streak.pair_id = 'rut_vs_spx'
+        and {{ holds_on('spreads.session_date', 'spx_streak', 'week_ending') }}
+    left join weekly_streaks as mag7_streak
+        on mag7_streak.pair_id = 'rut_vs_mag7'
+        and {{ holds_on('spreads.session_date', 'mag7_streak', 'week_ending') }}
 ),
 
 with_rates as (
@@ -155,7 +183,12 @@ final as (
         cast(fed_target_upper as double) as fed_target_upper,
         cast(curve_2s10s as double) as curve_2s10s,
         cast(small_minus_large_growth as double) as small_minus_large_growth,
-        cast(rut_is_record_close as boolean) as rut_is_record_close
+        cast(rut_is_record_close as boolean) as rut_is_record_close,
+        cast(mag7_return_1d as double) as mag7_return_1d,
+        cast(rut_vs_mag7_spread_1d as double) as rut_vs_mag7_spread_1d,
+        cast(rut_vs_mag7_weekly_streak_leader as string) as rut_vs_mag7_weekly_streak_leader,
+        cast(rut_vs_mag7_weekly_streak_length as integer) as rut_vs_mag7_weekly_streak_length,
+        cast(rut_is_record_high as boolean) as rut_is_record_high
     from with_growth
 )
 
