@@ -269,10 +269,14 @@ def pending_from(warehouse: Path) -> str | None:
 
 def _mag7_levels(warehouse: Path) -> pd.Series:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(
-            "select session_date, short_price from marts.divergence_daily "
-            "where pair_id = 'rut_vs_mag7' order by session_date"
-        ).df().set_index("session_date")["short_price"]
+        return (
+            con.execute(
+                "select session_date, short_price from marts.divergence_daily "
+                "where pair_id = 'rut_vs_mag7' order by session_date"
+            )
+            .df()
+            .set_index("session_date")["short_price"]
+        )
 
 
 def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp_path):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 CHARTS = ["ytd-spread", "weekly-streaks", "sector-rotation", "fed-vs-small-caps",
-          "earnings-growth-gap"]  # fmt: skip
+          "earnings-growth-gap", "small-caps-vs-mag7"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_chart_frames_cover_what_each_chart_promises(loaded):
     ytd = data.ytd_spreads
     assert ytd["session_date"].min().date() >= date(E2E_END.year, 1, 1)
     assert set(ytd["pair_id"]) == {"iwm_vs_qqq", "rsp_vs_spy", "rut_vs_ixic", "rut_vs_ndx",
-                                   "rut_vs_spx"}  # fmt: skip
+                                   "rut_vs_spx", "rut_vs_mag7"}  # fmt: skip
     # Rotation trails: the five latest weeks, each sector once per week, ending on the
     # latest week of the mart
     weeks = sorted(data.rotation["week_ending"].unique())
@@ -132,6 +132,44 @@ def test_rebased_relative_strength_is_the_price_ratio_over_its_first_value(loade
     fed = data.fed_and_spread.set_index("session_date")
     for day in (min(ratios), date(2023, 12, 29), max(ratios)):
         assert fed.loc[str(day), "rs_rebased"] == pytest.approx(100 * ratios[day] / first)
+
+
+def test_the_basket_chart_shades_every_underwater_stretch(loaded, serving):
+    data, _rows = loaded
+    with duckdb.connect(str(serving / "serving.duckdb"), read_only=True) as con:
+        stretches = con.execute(
+            "select peak_date, coalesce(recovery_date, (select max(session_date) from "
+            "marts.divergence_daily where pair_id = 'rut_vs_mag7')) from marts.relative_cycles "
+            "where pair_id = 'rut_vs_mag7' order by peak_date"
+        ).fetchall()
+    assert stretches, "the sample market's RUT/Mag7 line has underwater stretches"
+    figure = charts.relative_strength_cycles(
+        data.basket_strength, data.basket_cycles, report_data.BASKET_PAIR, E2E_END
+    )
+    shaded = [(str(shape.x0)[:10], str(shape.x1)[:10]) for shape in figure.layout.shapes]
+    assert shaded == [(f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}") for a, b in stretches]
+    assert f"its {len(stretches)} underwater stretches shaded" in figure.layout.title.text
+    assert data.basket_strength["rs_rebased"].iloc[0] == pytest.approx(100.0)
+
+
+def test_stock_leaders_and_laggards_are_the_extremes_against_their_sectors(loaded, serving):
+    data, _rows = loaded
+    movers = data.stock_movers
+    with duckdb.connect(str(serving / "serving.duckdb"), read_only=True) as con:
+        ordered = [
+            symbol
+            for (symbol,) in con.execute(
+                "select symbol from marts.stock_performance_weekly where week_ending = "
+                "(select max(week_ending) from marts.stock_performance_weekly) "
+                "and relative_to_sector_13w is not null order by relative_to_sector_13w desc"
+            ).fetchall()
+        ]
+    n = report_data.MOVERS
+    assert list(movers.loc[movers["side"] == "leader", "symbol"]) == ordered[:n]
+    assert list(movers.loc[movers["side"] == "laggard", "symbol"]) == ordered[-n:]
+    text = (serving / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Stock leaders and laggards against their sector" in text
+    assert f"<td>{ordered[0]}</td>" in text
 
 
 def test_the_page_is_self_contained(serving):
@@ -232,7 +270,7 @@ def test_the_report_draws_every_chart_in_headless_chromium(serving):
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.on("request", lambda request: requests.append(request.url))
         page.goto((serving / "report" / "index.html").as_uri())
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5")
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6")
         drawn = page.evaluate(
             """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(div => ({
                 id: div.id,

@@ -18,7 +18,7 @@ from plotly.offline import get_plotlyjs
 
 from serving.paths import REPORT_FILE
 from serving.report import charts
-from serving.report.data import SMALL_CAP_PAIR, STREAK_PAIR, ReportData, load
+from serving.report.data import BASKET_PAIR, SMALL_CAP_PAIR, STREAK_PAIR, ReportData, load
 from serving.report.summary import markdown
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -52,6 +52,9 @@ def _figures(data: ReportData) -> dict[str, go.Figure]:
             data.fed_and_spread, data.policy_events, SMALL_CAP_PAIR, through
         ),
         "earnings-growth-gap": charts.growth_gap(data.growth_gap, through),
+        "small-caps-vs-mag7": charts.relative_strength_cycles(
+            data.basket_strength, data.basket_cycles, BASKET_PAIR, through
+        ),
     }
 
 

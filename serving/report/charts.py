@@ -319,6 +319,46 @@ def fed_versus_small_caps(
     return figure
 
 
+def relative_strength_cycles(
+    line: pd.DataFrame, cycles: pd.DataFrame, pair_id: str, through: date
+) -> go.Figure:
+    """The pair's relative-strength line with each underwater stretch shaded from its peak
+    to its recovery (or to the last session while it lasts), the current one darker."""
+    long_symbol, short_symbol = (part.upper() for part in pair_id.split("_vs_"))
+    figure = go.Figure(
+        go.Scatter(
+            x=line["session_date"],
+            y=line["rs_rebased"],
+            mode="lines",
+            line={"color": "#762a83", "width": 1.5},
+            name=f"{long_symbol}/{short_symbol} relative strength",
+            hovertemplate="%{y:.1f}",
+        )
+    )
+    last = line["session_date"].max() if len(line) else through
+    for row in cycles.itertuples():
+        end = row.recovery_date if pd.notna(row.recovery_date) else last
+        figure.add_vrect(
+            x0=row.peak_date,
+            x1=end,
+            fillcolor=SHORT_COLOUR,
+            opacity=0.22 if row.is_current else 0.12,
+            line_width=0,
+            layer="below",
+        )
+    figure.update_layout(
+        **LAYOUT,
+        title=_title(
+            f"{long_symbol} against the {short_symbol} basket: relative strength, "
+            f"its {len(cycles)} underwater stretches shaded",
+            through,
+        ),
+        xaxis_title="Session date",
+        yaxis_title=f"{long_symbol}/{short_symbol} ratio (rebased, first session = 100)",
+    )
+    return figure
+
+
 def growth_gap(frame: pd.DataFrame, through: date) -> go.Figure:
     figure = go.Figure()
     series = (

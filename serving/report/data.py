@@ -12,7 +12,9 @@ import pandas as pd
 
 STREAK_PAIR = "rut_vs_spx"
 SMALL_CAP_PAIR = "rut_vs_spx"
+BASKET_PAIR = "rut_vs_mag7"
 ROTATION_TRAIL_WEEKS = 5
+MOVERS = 5  # stock leaders and laggards shown
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class ReportData:
     growth_gap: pd.DataFrame
     streak_status: pd.DataFrame
     leading_sectors: pd.DataFrame
+    basket_strength: pd.DataFrame
+    basket_cycles: pd.DataFrame
+    stock_movers: pd.DataFrame
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pd.DataFrame:
@@ -133,6 +138,51 @@ def leading_sectors(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
+def basket_strength(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """RUT against the Magnificent 7 basket: its relative-strength line, rebased to 100."""
+    return _frame(
+        con,
+        "select session_date, 100 * rs_line / first_value(rs_line) over ("
+        "  order by session_date rows between unbounded preceding and unbounded following"
+        ") as rs_rebased, rs_line_drawdown "
+        "from marts.divergence_daily where pair_id = ? and rs_line is not null "
+        "order by session_date",
+        [BASKET_PAIR],
+    )
+
+
+def basket_cycles(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The underwater stretches of the same line (relative_cycles), oldest first."""
+    return _frame(
+        con,
+        "select peak_date, trough_date, recovery_date, depth, sessions_underwater, "
+        "is_current, rank_by_duration from marts.relative_cycles where pair_id = ? "
+        "order by peak_date",
+        [BASKET_PAIR],
+    )
+
+
+def stock_movers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The latest week's stocks furthest ahead of and behind their sector ETF over 13
+    weeks: the leaders first, then the laggards (`side`)."""
+    return _frame(
+        con,
+        "with latest as ("
+        "  select * from marts.stock_performance_weekly "
+        "  where week_ending = (select max(week_ending) from marts.stock_performance_weekly) "
+        "  and relative_to_sector_13w is not null"
+        "), ranked as ("
+        "  select *, row_number() over (order by relative_to_sector_13w desc, symbol) as up, "
+        "  row_number() over (order by relative_to_sector_13w, symbol) as down from latest"
+        ") "
+        "select case when up <= ? then 'leader' else 'laggard' end as side, symbol, "
+        "sector_symbol, week_ending, return_1w, return_13w, relative_to_sector_13w, "
+        "drawdown_from_high from ranked where up <= ? or down <= ? "
+        "order by relative_to_sector_13w desc, symbol",
+        [MOVERS, MOVERS, MOVERS],
+    )
+
+
 def load(con: duckdb.DuckDBPyConnection) -> ReportData:
     published_at, data_through = con.execute(
         "select published_at, data_through from meta.publication"
@@ -150,4 +200,7 @@ def load(con: duckdb.DuckDBPyConnection) -> ReportData:
         growth_gap=growth_gap(con),
         streak_status=streak_status(con),
         leading_sectors=leading_sectors(con),
+        basket_strength=basket_strength(con),
+        basket_cycles=basket_cycles(con),
+        stock_movers=stock_movers(con),
     )

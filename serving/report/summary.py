@@ -1,4 +1,5 @@
-"""The report's short markdown summary: latest streaks and leading sectors.
+"""The report's short markdown summary: latest streaks, leading sectors and the stocks
+furthest ahead of and behind their sectors.
 
 Dagster shows it on the report's materialization; the HTML page shows the same facts.
 """
@@ -48,4 +49,25 @@ def markdown(data: ReportData) -> str:
             f"| {row['rs_momentum']:.1f} |"
             for _, row in leading.iterrows()
         ]
+    lines += _movers(data.stock_movers)
     return "\n".join(lines) + "\n"
+
+
+def _movers(movers: pd.DataFrame) -> list[str]:
+    if movers.empty:
+        return ["", "No stock has 13 weeks of history against its sector yet."]
+    week = pd.Timestamp(movers["week_ending"].max())
+    lines = [
+        "",
+        f"Stock leaders and laggards against their sector, 13 weeks to {week:%Y-%m-%d}",
+        "",
+        "| side | stock | sector ETF | 1 week | 13 weeks | vs sector | from high |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {row['side']} | {row['symbol']} | {row['sector_symbol']} | {row['return_1w']:+.1%} "
+        f"| {row['return_13w']:+.1%} | {row['relative_to_sector_13w']:+.1%} "
+        f"| {row['drawdown_from_high']:.1%} |"
+        for _, row in movers.iterrows()
+    ]
+    return lines
