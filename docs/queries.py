@@ -77,6 +77,48 @@ where as_of_date = (select max(as_of_date) from marts.earnings_growth_gap)
 order by fiscal_year
 """,
     ),
+    (
+        "How long, and how deep, small caps have lagged the Magnificent 7: the longest "
+        "underwater stretches of RUT against the basket",
+        """
+select peak_date, trough_date, recovery_date, sessions_underwater,
+       round(depth, 4) as depth, is_current, rank_by_duration
+from marts.relative_cycles
+where pair_id = 'rut_vs_mag7'
+order by rank_by_duration, peak_date
+limit 5
+""",
+    ),
+    (
+        "The latest week's biggest stock winners and losers against their sector ETF",
+        """
+(select 'winner' as side, symbol, sector_symbol, round(return_13w, 4) as return_13w,
+        round(relative_to_sector_13w, 4) as vs_sector_13w, basket_ids
+ from marts.stock_performance_weekly
+ where week_ending = (select max(week_ending) from marts.stock_performance_weekly)
+ order by relative_to_sector_13w desc limit 3)
+union all
+(select 'loser', symbol, sector_symbol, round(return_13w, 4),
+        round(relative_to_sector_13w, 4), basket_ids
+ from marts.stock_performance_weekly
+ where week_ending = (select max(week_ending) from marts.stock_performance_weekly)
+ order by relative_to_sector_13w asc limit 3)
+""",
+    ),
+    (
+        "Did the Magnificent 7 carry the market? The last five sessions of the basket "
+        "against small caps",
+        """
+select session_date, round(rut_return_1d, 4) as rut_return_1d,
+       round(mag7_return_1d, 4) as mag7_return_1d,
+       round(rut_vs_mag7_spread_1d, 4) as rut_vs_mag7_spread_1d,
+       rut_vs_mag7_weekly_streak_leader, rut_vs_mag7_weekly_streak_length,
+       rut_is_record_close, rut_is_record_high
+from marts.market_pulse_daily
+order by session_date desc
+limit 5
+""",
+    ),
 ]
 
 
