@@ -2,6 +2,7 @@
 here from the raw prices and the raw calendar, not from the models' SQL."""
 
 import csv
+import itertools
 import math
 from collections import defaultdict
 from datetime import date
@@ -58,7 +59,7 @@ def _compounded_13w(closes: list[tuple[date, float]], week: date) -> float:
     """prod(1 + weekly return) - 1 over the 13 weeks ending at `week`."""
     index = [day for day, _ in closes].index(week)
     window = [price for _, price in closes[index - 13 : index + 1]]
-    return math.prod(now / before for before, now in zip(window, window[1:], strict=False)) - 1
+    return math.prod(now / before for before, now in itertools.pairwise(window)) - 1
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +129,7 @@ def test_one_row_per_stock_per_completed_week_with_a_price(warehouse):
 
 
 def test_each_stock_has_the_sector_etf_of_its_sector(warehouse):
-    pairs = dict(
-        warehouse.execute(f"select distinct symbol, sector_symbol from {MART}").fetchall()
-    )
+    pairs = dict(warehouse.execute(f"select distinct symbol, sector_symbol from {MART}").fetchall())
     assert pairs == _stocks()
 
 
@@ -139,9 +138,7 @@ def test_basket_ids_name_the_mag7_members_and_are_empty_for_the_others(warehouse
     for row in _seed("baskets"):
         members[row["symbol"]].append(row["basket_id"])
     assert set(members) == MAG7
-    baskets = dict(
-        warehouse.execute(f"select distinct symbol, basket_ids from {MART}").fetchall()
-    )
+    baskets = dict(warehouse.execute(f"select distinct symbol, basket_ids from {MART}").fetchall())
     assert baskets == {symbol: "mag7" if symbol in MAG7 else "" for symbol in _stocks()}
 
 
