@@ -41,8 +41,9 @@ class Inputs:
     rates: pd.DataFrame  # series_id, observation_date, rate_pct
     estimates: pd.DataFrame  # universe, fiscal_year, as_of_date, eps_growth_pct, source
     pairs: pd.DataFrame  # pair_id, long_symbol, short_symbol
-    instruments: pd.DataFrame  # symbol, role, sector, style, benchmark_symbol
+    instruments: pd.DataFrame  # symbol, kind, role, sector, style, benchmark_symbol
     sessions: pd.DatetimeIndex  # XNYS sessions around the data
+    baskets: pd.DataFrame  # basket_id, symbol
 
 
 def read_inputs(warehouse: Path) -> Inputs:
@@ -62,8 +63,9 @@ def read_inputs(warehouse: Path) -> Inputs:
         )
         pairs = frame("select pair_id, long_symbol, short_symbol from universe.pairs")
         instruments = frame(
-            "select symbol, role, sector, style, benchmark_symbol from universe.instruments"
+            "select symbol, kind, role, sector, style, benchmark_symbol from universe.instruments"
         )
+        baskets = frame("select basket_id, symbol from universe.baskets")
     # the spec's price: adjusted close where the provider gives one, else close
     prices["price"] = prices["adj_close"].where(prices["adj_close"].notna(), prices["close"])
     prices = _dates(prices.drop(columns="adj_close"), "session_date")
@@ -76,7 +78,7 @@ def read_inputs(warehouse: Path) -> Inputs:
         end=(last + pd.Timedelta(days=10)).date().isoformat(),
     )
     sessions = pd.DatetimeIndex(calendar.sessions.tz_localize(None)).astype("datetime64[ns]")
-    return Inputs(prices, rates, estimates, pairs, instruments, sessions)
+    return Inputs(prices, rates, estimates, pairs, instruments, sessions, baskets)
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -436,6 +438,55 @@ def sector_rotation_weekly(inputs: Inputs) -> pd.DataFrame:
     return out
 
 
+def stock_performance_weekly(inputs: Inputs) -> pd.DataFrame:
+    instruments = inputs.instruments
+    etf_of = instruments[instruments["role"] == "sector"].groupby("sector")["symbol"].min()
+    basket_ids = inputs.baskets.groupby("symbol")["basket_id"].agg(
+        lambda ids: ",".join(sorted(ids))
+    )
+
+    def return_13w(symbol: object) -> pd.Series:
+        if _missing(symbol):
+            return pd.Series(dtype=float)
+        rows = weekly_prices(inputs, str(symbol))
+        return compounded(rows["price"], 13).set_axis(rows["week_ending"])
+
+    spx_13w = return_13w("SPX")
+    frames = []
+    for stock in instruments[instruments["kind"] == "stock"].itertuples(index=False):
+        rows = weekly_prices(inputs, stock.symbol)
+        if rows.empty:
+            continue
+        rows.insert(0, "symbol", stock.symbol)
+        rows["sector"] = stock.sector
+        etf = etf_of.get(stock.sector)
+        rows["sector_symbol"] = etf
+        for weeks in (1, 4, 13):
+            rows[f"return_{weeks}w"] = compounded(rows["price"], weeks)
+        daily = _leg_prices(inputs, stock.symbol)
+        year_end = daily.groupby(daily["session_date"].dt.year)["price"].last()
+        rows["return_ytd"] = rows["price"] / (rows["week_ending"].dt.year - 1).map(year_end) - 1
+        rows["sector_return_13w"] = rows["week_ending"].map(return_13w(etf))
+        rows["spx_return_13w"] = rows["week_ending"].map(spx_13w)
+        rows["relative_to_sector_13w"] = rows["return_13w"] - rows["sector_return_13w"]
+        rows["relative_to_spx_13w"] = rows["return_13w"] - rows["spx_return_13w"]
+        high = rows["price"].cummax()
+        rows["drawdown_from_high"] = rows["price"] / high - 1
+        high_52w = trailing(rows["price"].to_numpy(), 52, lambda w: w.max(axis=1))
+        rows["drawdown_from_52w_high"] = rows["price"] / high_52w - 1
+        rows["is_record_close"] = (rows["price"] > high.shift(1)).astype("boolean")
+        rows["basket_ids"] = basket_ids.get(stock.symbol, "")
+        frames.append(rows)
+    out = pd.concat(frames, ignore_index=True)
+    out["rank_13w"] = (
+        out.groupby("week_ending")["return_13w"].rank(method="min", ascending=False).astype("Int64")
+    )
+    out = out.sort_values(["symbol", "week_ending"], ignore_index=True)
+    earlier = out.groupby("symbol")["rank_13w"].shift(4)
+    out["rank_change_4w"] = (earlier - out["rank_13w"]).astype("Int64")
+    return out
+
+
 def quadrants(ratio: pd.Series, momentum: pd.Series) -> pd.Series:
     out = pd.Series(None, index=ratio.index, dtype=object)
     strong, rising = ratio >= 100, momentum >= 100
@@ -734,6 +785,7 @@ MART_KEYS: dict[str, list[str]] = {
     "earnings_outlook": ["as_of_date", "universe", "fiscal_year"],
     "earnings_growth_gap": ["as_of_date", "fiscal_year"],
     "market_pulse_daily": ["session_date"],
+    "stock_performance_weekly": ["symbol", "week_ending"],
 }
 
 
@@ -757,4 +809,5 @@ def recompute(warehouse: Path) -> dict[str, pd.DataFrame]:
         "earnings_outlook": earnings_outlook(inputs),
         "earnings_growth_gap": gap,
         "market_pulse_daily": market_pulse_daily(inputs, daily, weekly, regime, gap),
+        "stock_performance_weekly": stock_performance_weekly(inputs),
     }

@@ -69,6 +69,19 @@ ROLLING: list[tuple[str, str | None, str, str, int]] = [
     ("sector_leadership_weekly", None, "week_ending", "cyclical_minus_defensive_4w", 5),
     ("sector_leadership_weekly", None, "week_ending", "top_sector", 14),
     ("sector_leadership_weekly", None, "week_ending", "bottom_sector", 14),
+    *[
+        ("stock_performance_weekly", "symbol", "week_ending", column, first)
+        for column, first in (
+            ("return_1w", 2),
+            ("return_4w", 5),
+            ("return_13w", 14),
+            ("relative_to_sector_13w", 14),
+            ("relative_to_spx_13w", 14),
+            ("drawdown_from_52w_high", 52),
+            ("rank_13w", 14),
+            ("rank_change_4w", 18),
+        )
+    ],
     ("rates_regime_daily", None, "observation_date", "policy_change_bps", 2),
     *[
         ("market_pulse_daily", None, "session_date", f"{index}_return_1d", 2)
@@ -223,6 +236,11 @@ SPEC_COLUMNS: dict[str, list[str]] = {
                            "rut_vs_spx_spread_ytd", "rut_vs_spx_weekly_streak_leader",
                            "rut_vs_spx_weekly_streak_length", "fed_target_upper", "curve_2s10s",
                            "small_minus_large_growth", "rut_is_record_close"],
+    "stock_performance_weekly": ["sector", "sector_symbol", "price", "return_1w", "return_4w",
+                                 "return_13w", "return_ytd", "relative_to_sector_13w",
+                                 "relative_to_spx_13w", "drawdown_from_high",
+                                 "drawdown_from_52w_high", "is_record_close", "rank_13w",
+                                 "rank_change_4w", "basket_ids"],
 }  # fmt: skip
 MARTS = sorted(recomputation.MART_KEYS)
 

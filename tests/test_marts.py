@@ -102,6 +102,26 @@ SPEC: dict[str, tuple[list[str], list[str]]] = {
             "cyclical_minus_defensive_4w",
         ],
     ),
+    "stock_performance_weekly": (
+        ["symbol", "week_ending"],
+        [
+            "sector",
+            "sector_symbol",
+            "price",
+            "return_1w",
+            "return_4w",
+            "return_13w",
+            "return_ytd",
+            "relative_to_sector_13w",
+            "relative_to_spx_13w",
+            "drawdown_from_high",
+            "drawdown_from_52w_high",
+            "is_record_close",
+            "rank_13w",
+            "rank_change_4w",
+            "basket_ids",
+        ],
+    ),
     "rates_regime_daily": (
         ["observation_date"],
         [

@@ -127,4 +127,29 @@ def test_every_mart_has_rows(real_build):
         ]
     # No estimates in the folder: the two earnings marts are empty, everything else is not.
     assert sorted(empty) == ["earnings_growth_gap", "earnings_outlook"]
-    assert len(marts) == 11
+    assert len(marts) == 12
+
+
+def test_stock_performance_covers_every_stock_with_a_price_file(real_build):
+    path, _result = real_build
+    with duckdb.connect(str(path), read_only=True) as con:
+        stocks = {
+            row[0]
+            for row in con.execute(
+                "select symbol from universe.instruments where kind = 'stock'"
+            ).fetchall()
+        }
+        weeks = dict(
+            con.execute(
+                "select symbol, count(*) from marts.stock_performance_weekly group by symbol"
+            ).fetchall()
+        )
+        (last_week,) = con.execute(
+            "select max(week_ending) from marts.stock_performance_weekly"
+        ).fetchone()
+    with_files = {symbol for symbol in stocks if (REAL / "prices" / f"{symbol}.csv").is_file()}
+    assert stocks - with_files == {"AMD", "ANF", "CSCO", "PARR", "TXRH"}
+    assert set(weeks) == with_files
+    # 2024-06-07 to 2026-08-21: 116 ISO weeks, every one closing on a session with prices.
+    assert set(weeks.values()) == {116}
+    assert str(last_week) == "2026-08-21"

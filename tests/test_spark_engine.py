@@ -109,7 +109,7 @@ def test_raw_tables_reach_spark_as_the_loader_wrote_them(spark_run):
 
 def test_every_mart_is_parquet_in_the_lake_and_in_the_serving_file(spark_run):
     marts = _manifest_tables("marts")
-    assert len(marts) == 11
+    assert len(marts) == 12
     with duckdb.connect(str(spark_run["serving"]), read_only=True) as con:
         for mart in marts:
             files = f"read_parquet('{spark_run['lake'] / 'marts' / mart}/*.parquet')"
@@ -131,7 +131,7 @@ def test_spark_and_duckdb_build_the_same_marts(spark_run):
     floats within 1e-12 relative."""
     spark = table_contents(spark_run["warehouse"], PUBLISHED)
     duck = table_contents(spark_run["duckdb"], PUBLISHED)
-    assert len(spark) == 15
+    assert len(spark) == 17
     assert_same_contents(spark, duck)
     with (
         duckdb.connect(str(spark_run["warehouse"]), read_only=True) as left,
