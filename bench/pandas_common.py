@@ -45,8 +45,8 @@ STREAK_COLUMNS = [
 
 @dataclass
 class Inputs:
-    """Prices as an analyst would pull them: symbol, session_date, price; the XNYS
-    sessions; and the pairs of the seed."""
+    """Prices as an analyst would pull them: symbol, session_date, price (with each
+    basket's level as its own symbol); the XNYS sessions; and the pairs of the seed."""
 
     prices: pd.DataFrame
     sessions: pd.Series
@@ -63,13 +63,31 @@ def read_inputs(warehouse: str) -> Inputs:
     pairs = con.execute(
         "select pair_id, long_symbol, short_symbol from universe.pairs order by pair_id"
     ).df()
+    baskets = con.execute("select basket_id, symbol from universe.baskets").df()
     con.close()
     prices["session_date"] = prices["session_date"].astype("datetime64[ns]")
     return Inputs(
-        prices=prices,
+        prices=pd.concat([prices, basket_levels(prices, baskets)], ignore_index=True),
         sessions=sessions["session_date"].astype("datetime64[ns]"),
         pairs=pairs,
     )
+
+
+def basket_levels(prices: pd.DataFrame, baskets: pd.DataFrame) -> pd.DataFrame:
+    """Each basket as a symbol: on the sessions where every member has a price, the mean
+    of the members' returns since the previous such session, compounded from 100."""
+    frames = []
+    for basket_id, members in baskets.groupby("basket_id")["symbol"]:
+        held = prices[prices["symbol"].isin(set(members))]
+        wide = held.pivot(index="session_date", columns="symbol", values="price").dropna()
+        if wide.shape[1] < members.nunique() or wide.empty:
+            continue
+        returns = (wide / wide.shift(1) - 1).mean(axis=1)
+        level = 100 * (1 + returns.fillna(0.0)).cumprod()
+        frames.append(
+            pd.DataFrame({"symbol": basket_id, "session_date": level.index, "price": level.values})
+        )
+    return pd.concat(frames, ignore_index=True) if frames else prices.iloc[:0]
 
 
 def week_endings(sessions: pd.Series) -> pd.DatetimeIndex:

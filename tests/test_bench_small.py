@@ -28,13 +28,13 @@ def test_tiny_benchmark_runs_and_its_baselines_equal_the_marts(tmp_path):
     results = json.loads((out / "results.json").read_text())
     (size,) = results["sizes"]
     assert size["size"] == "tiny"
-    # 12 generated stocks + the 36 default instruments; a pair per stock + the 5 defaults.
+    # 12 generated stocks + the 36 default instruments; a pair per stock + the 6 defaults.
     assert size["counts"]["symbols"] == 48
-    assert size["counts"]["pairs"] == 17
+    assert size["counts"]["pairs"] == 18
     # two years of XNYS sessions, the last one appended by the nightly increment
     assert 495 <= size["counts"]["sessions"] <= 510
     assert size["counts"]["prices"] == size["counts"]["symbols"] * size["counts"]["sessions"]
-    assert size["counts"]["divergence_daily"] == 17 * size["counts"]["sessions"]
+    assert size["counts"]["divergence_daily"] == 18 * size["counts"]["sessions"]
 
     checks = {c["name"]: c for c in size["checks"]}
     for name in (
