@@ -25,7 +25,7 @@ def test_every_dbt_unit_test_passes(built, tmp_path):
         for r in results
         if r["unique_id"].startswith("unit_test.")
     }
-    assert len(statuses) == 34
+    assert len(statuses) == 38
     assert set(statuses.values()) == {"pass"}
 
 

@@ -145,13 +145,17 @@ def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
     assert found.is_file()
 
 
-def test_the_dbt_step_takes_full_refresh_and_full_checks_switches():
+def test_the_dbt_step_takes_switches_and_optional_analysis_parameters():
     job = defs.resolve_job_def("refresh_all_job")
     node = job.graph.node_named("warehouse_dbt_models")
     fields = node.definition.config_schema.as_field().config_type.fields
-    assert set(fields) == {"full_refresh", "full_checks"}
+    parameters = {"rrg_ratio_weeks", "rrg_momentum_weeks", "min_relative_drawdown"}
+    assert set(fields) == {"full_refresh", "full_checks", *parameters}
     assert fields["full_refresh"].default_value is False
     assert fields["full_checks"].default_value is False
+    for name in parameters:
+        assert not fields[name].is_required
+        assert fields[name].default_value is None
 
 
 def test_the_dbt_resource_knows_its_version_without_asking_the_cli():

@@ -29,6 +29,8 @@ SPEC: dict[str, tuple[list[str], list[str]]] = {
             "is_divergent_day",
             "streak_leader",
             "streak_length",
+            "rs_line_drawdown",
+            "sessions_since_rs_high",
         ],
     ),
     "divergence_weekly": (
@@ -67,6 +69,20 @@ SPEC: dict[str, tuple[list[str], list[str]]] = {
             "current_rank",
             "longest_length_long",
             "longest_length_short",
+        ],
+    ),
+    "relative_cycles": (
+        ["pair_id", "peak_date"],
+        [
+            "peak_rs_line",
+            "trough_date",
+            "trough_rs_line",
+            "depth",
+            "recovery_date",
+            "sessions_to_trough",
+            "sessions_underwater",
+            "is_current",
+            "rank_by_duration",
         ],
     ),
     "sector_rotation_weekly": (

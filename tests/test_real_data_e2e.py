@@ -153,3 +153,25 @@ def test_stock_performance_covers_every_stock_with_a_price_file(real_build):
     # 2024-06-07 to 2026-08-21: 116 ISO weeks, every one closing on a session with prices.
     assert set(weeks.values()) == {116}
     assert str(last_week) == "2026-08-21"
+
+
+def test_rut_vs_spx_has_relative_cycles_on_real_history(real_build):
+    path, _result = real_build
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "select peak_date, depth, recovery_date, sessions_underwater, is_current, "
+            "rank_by_duration from marts.relative_cycles where pair_id = 'rut_vs_spx' "
+            "order by peak_date"
+        ).fetchall()
+        (latest_since,) = con.execute(
+            "select max_by(sessions_since_rs_high, session_date) from marts.divergence_daily "
+            "where pair_id = 'rut_vs_spx'"
+        ).fetchone()
+    assert rows
+    assert all(depth <= -0.05 for _peak, depth, *_ in rows)
+    assert sum(is_current for *_, is_current, _rank in rows) <= 1
+    assert min(rank for *_, rank in rows) == 1
+    for _peak, _depth, recovery, sessions, is_current, _rank in rows:
+        assert is_current == (recovery is None)
+        if is_current:
+            assert sessions == latest_since

@@ -47,3 +47,16 @@
 {% macro holds_on(day, relation, date_column='observation_date') -%}
     {{ day }} >= {{ relation }}.{{ date_column }} and {{ day }} < {{ relation }}.valid_until
 {%- endmacro %}
+
+
+{#- A window length in weeks from the dbt var `name`: a whole number of at least 1. -#}
+{% macro rrg_weeks(name) -%}
+    {%- set value = var(name) -%}
+    {%- if value is not number or value is sameas true or value is sameas false
+        or value != value | int or value < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            name ~ " must be a whole number of weeks, at least 1, got " ~ value
+        ) }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{%- endmacro %}

@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests
 as asset checks, rebuilt by declarative automation once their inputs are refreshed."""
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, AutomationCondition, Config
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from orchestration.dbt_environment import dbt_environment, environment
 from orchestration.dbt_project import dbt_asset_key, warehouse_dbt_project
@@ -48,6 +50,41 @@ class DbtBuildConfig(Config):
     full_checks: bool = False
     """Run the data tests of the incremental models over every row, not only the rows the
     build wrote (a full refresh checks every row anyway)."""
+    # Analysis parameters (dbt vars, README "Analysis parameters"); unset keeps the default
+    # of dbt_project.yml. The descriptions show in the launchpad.
+    rrg_ratio_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        description="sector_rotation_weekly: weeks of rs_line in the mean behind rs_ratio "
+        "(default 10)",
+    )
+    rrg_momentum_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        description="sector_rotation_weekly: weeks of rs_ratio in the mean behind rs_momentum "
+        "(default 4)",
+    )
+    min_relative_drawdown: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1,
+        description="relative_cycles: the shallowest fall of rs_line below its high kept as a "
+        "period, a fraction (default 0.05)",
+    )
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """The dbt vars this run sets; those left unset keep dbt_project.yml's values."""
+        analysis = {
+            "rrg_ratio_weeks": self.rrg_ratio_weeks,
+            "rrg_momentum_weeks": self.rrg_momentum_weeks,
+            "min_relative_drawdown": self.min_relative_drawdown,
+        }
+        chosen: dict[str, Any] = {
+            name: value for name, value in analysis.items() if value is not None
+        }
+        if self.full_checks:
+            chosen["full_checks"] = True
+        return chosen
 
 
 @dbt_assets(
@@ -72,8 +109,8 @@ def warehouse_dbt_models(
         arguments = ["build", "--exclude", "resource_type:unit_test"]
         if config.full_refresh:
             arguments.append("--full-refresh")
-        if config.full_checks:
-            arguments += ["--vars", '{"full_checks": true}']
+        if dbt_vars := config.dbt_vars():
+            arguments += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
         invocation = dbt.cli(arguments, context=context)
     yield from invocation.stream()
     if variables["WAREHOUSE_ENGINE"] == "spark":

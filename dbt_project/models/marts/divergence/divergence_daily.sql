@@ -1,7 +1,10 @@
 -- Daily divergence of each pair in the pairs seed: leg returns and spreads over 1 and 5
--- sessions, 20 sessions, month and year to date, the relative-strength line, rolling
--- correlation and z-score, the day's leader and the streak it extends.
+-- sessions, 20 sessions, month and year to date, the relative-strength line, its high to
+-- date and drawdown from it, rolling correlation and z-score, the day's leader and the
+-- streak it extends.
 -- Incremental: see macros/incremental.sql (251 rows of lookback for the 252-row z-score).
+-- The high of rs_line to date needs all history: an incremental build carries it, and
+-- the sessions since it, from the last stored row before the recompute point.
 -- depends_on: {{ ref('int_leg_price_points') }}
 {{
     config(
@@ -34,6 +37,19 @@ recompute_points as (
 rows_back as ({{ rows_back('recompute_points', 251) }}),
 
 recompute_bounds as ({{ recompute_bounds('recompute_points', 'rows_back', 251) }}),
+
+-- The last stored row before each recompute point. A pair without one in the lookback
+-- has its whole history read (recompute_bounds), so its highs start from its first row.
+carried_highs as (
+    select stored.pair_id, stored.rs_line_high, stored.sessions_since_rs_high
+    from {{ this }} as stored
+    inner join rows_back
+        on rows_back.pair_id = stored.pair_id
+        and rows_back.stored_date = stored.session_date
+        and rows_back.rows_back = 1
+    -- a filter on the scan itself, before the join
+    where stored.session_date >= (select min(stored_date) from rows_back where rows_back = 1)
+),
 {% endif %}
 
 returns as (
@@ -58,6 +74,75 @@ streaks as (
     -- only the sessions written: the join's build side stays small
     and period_end >= (select min(recompute_from) from recompute_bounds)
     {% endif %}
+),
+
+-- The rows whose high to date is computed here: all of them in a full build; in an
+-- incremental one those from the recompute point on, after the carried high.
+tracked as (
+    select
+        returns.pair_id,
+        returns.session_date,
+        returns.rs_line,
+        {% if is_incremental() %}
+        carried_highs.rs_line_high as carried_high,
+        carried_highs.sessions_since_rs_high as carried_sessions
+        {% else %}
+        cast(null as double) as carried_high,
+        cast(null as bigint) as carried_sessions
+        {% endif %}
+    from returns
+    {% if is_incremental() %}
+    inner join recompute_bounds on recompute_bounds.pair_id = returns.pair_id
+    left join carried_highs on carried_highs.pair_id = returns.pair_id
+    where carried_highs.pair_id is null
+    or returns.session_date >= recompute_bounds.recompute_from
+    {% endif %}
+),
+
+-- A new high is above every earlier rs_line (the pair's first row is one); a session
+-- equal to the high is not.
+highs_read as (
+    select
+        *,
+        max(rs_line) over (
+            partition by pair_id order by session_date
+            rows between unbounded preceding and 1 preceding
+        ) as read_high
+    from tracked
+),
+
+new_highs as (
+    select
+        *,
+        case
+            when read_high is null then carried_high
+            when carried_high is null then read_high
+            else greatest(read_high, carried_high)
+        end as previous_high
+    from highs_read
+),
+
+high_runs as (
+    select
+        *,
+        sum(case when previous_high is null or rs_line > previous_high then 1 else 0 end) over (
+            partition by pair_id order by session_date rows unbounded preceding
+        ) as high_number,
+        previous_high is null or rs_line > previous_high as is_new_high
+    from new_highs
+),
+
+highs as (
+    select
+        pair_id,
+        session_date,
+        case when is_new_high then rs_line else previous_high end as rs_line_high,
+        -- before its first new high, an incremental build continues the carried count
+        row_number() over (partition by pair_id, high_number order by session_date)
+            - 1
+            + case when high_number = 0 then carried_sessions + 1 else 0 end
+            as sessions_since_rs_high
+    from high_runs
 ),
 
 rolling_statistics as (
@@ -96,6 +181,9 @@ final as (
         cast(spread_ytd as double) as spread_ytd,
         cast(rs_line as double) as rs_line,
         cast(rs_line_sma_50 as double) as rs_line_sma_50,
+        cast(highs.rs_line_high as double) as rs_line_high,
+        cast(rolling_statistics.rs_line / highs.rs_line_high - 1 as double) as rs_line_drawdown,
+        cast(highs.sessions_since_rs_high as integer) as sessions_since_rs_high,
         cast(correlation_60d as double) as correlation_60d,
         cast(
             (spread_20d - spread_20d_mean_252) / nullif(spread_20d_stddev_252, 0)
@@ -111,6 +199,9 @@ final as (
     left join streaks
         on streaks.pair_id = rolling_statistics.pair_id
         and streaks.period_end = rolling_statistics.session_date
+    left join highs
+        on highs.pair_id = rolling_statistics.pair_id
+        and highs.session_date = rolling_statistics.session_date
 )
 
 {{ recomputed_rows('final', 'recompute_bounds') }}

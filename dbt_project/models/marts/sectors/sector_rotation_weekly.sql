@@ -1,6 +1,9 @@
 -- Weekly relative rotation of each sector ETF against its benchmark (SPY by default):
 -- relative returns from the pair-aligned weekly rows of int_pair_returns_weekly, the
 -- RRG-style rs_ratio / rs_momentum and their quadrant, and the 13-week ranking.
+-- Their windows are the vars rrg_ratio_weeks and rrg_momentum_weeks (dbt_project.yml).
+{%- set ratio_weeks = rrg_weeks('rrg_ratio_weeks') %}
+{%- set momentum_weeks = rrg_weeks('rrg_momentum_weeks') %}
 with
 
 returns as (
@@ -34,22 +37,23 @@ sector_weeks as (
     left join instruments on instruments.symbol = returns.long_symbol
 ),
 
--- rs_ratio: rs_line against its own mean over the last 10 weeks (current one included).
+-- rs_ratio: rs_line against its own mean over the last rrg_ratio_weeks weeks (current
+-- one included).
 with_ratio as (
     select
         *,
         100 * rs_line
-            / {{ rolling('avg(rs_line)', 'rs_line', 10, 'sector_symbol', 'week_ending') }}
+            / {{ rolling('avg(rs_line)', 'rs_line', ratio_weeks, 'sector_symbol', 'week_ending') }}
             as rs_ratio
     from sector_weeks
 ),
 
--- rs_momentum: rs_ratio against its own mean over the last 4 weeks.
+-- rs_momentum: rs_ratio against its own mean over the last rrg_momentum_weeks weeks.
 with_momentum as (
     select
         *,
         100 * rs_ratio
-            / {{ rolling('avg(rs_ratio)', 'rs_ratio', 4, 'sector_symbol', 'week_ending') }}
+            / {{ rolling('avg(rs_ratio)', 'rs_ratio', momentum_weeks, 'sector_symbol', 'week_ending') }}
             as rs_momentum
     from with_ratio
 ),
