@@ -64,7 +64,7 @@ def test_the_readme_sqlalchemy_url_reads_the_serving_file_read_only(built):
     assert seen["rows"] == rows > 0
     assert seen["through"] == "2024-04-05"
     assert seen["marts"] == sorted(marts)
-    assert len(marts) == 12
+    assert len(marts) == 13
     assert seen["columns"][:3] == ["pair_id", "frequency", "as_of"]
     assert seen["comment"].startswith("Where each pair stands now")
     assert "read-only" in seen["write"]

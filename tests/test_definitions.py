@@ -96,7 +96,7 @@ def test_every_dbt_data_test_is_an_asset_check():
         node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
     }
     dbt_checks = {key.name for key in warehouse_dbt_models.check_keys}
-    assert len(data_tests) == 203
+    assert len(data_tests) == 218
     assert dbt_checks == data_tests
     attached = {key.name: key.asset_key.to_user_string() for key in warehouse_dbt_models.check_keys}
     assert attached["assert_run_ranks_and_current_runs_hold"] == "marts/outperformance_streaks"
@@ -114,9 +114,9 @@ def test_refresh_all_job_selects_every_asset():
     job = defs.resolve_job_def("refresh_all_job")
     assert job.executor_def.name == "in_process"
     selected = {node.name for node in job.graph.node_defs}
-    # four ingestion assets, four raw checks, one dbt invocation, the publication, the
+    # four ingestion assets, five raw checks, one dbt invocation, the publication, the
     # report and the compaction of the warehouse file
-    assert len(selected) == 12
+    assert len(selected) == 13
 
 
 def test_importing_the_code_location_does_not_open_the_warehouse(tmp_path):

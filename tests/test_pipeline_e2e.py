@@ -180,7 +180,7 @@ def test_a_second_run_inserts_nothing_and_changes_nothing(built):
     assert set(updated.values()) == {0}
     assert _checksums(path) == before
     # The marts were rebuilt by the second run, to the same contents.
-    assert len(marts_before) == 12
+    assert len(marts_before) == 13
     assert _mart_checksums(path) == marts_before
 
 
@@ -247,6 +247,7 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
         "load raw/prices",
         "load raw/rates",
         "load raw/sessions",
+        "check every_basket_member_priced",
         "check prices_are_ohlc_consistent",
         "check prices_have_no_extreme_moves",
         "check prices_have_no_missing_sessions",

@@ -45,7 +45,7 @@ REJECTED = {
 # The DuckDB halves of the cross_engine macros emit these on purpose: in compiled DuckDB
 # SQL, each may appear at most as often as the node's own code calls the macro.
 DISPATCHED = {
-    "product() (product_of)": "product_of",
+    "product() (product_of)": "(?:product_of|running_product)",
     "isoyear() (iso_year)": "iso_year",
     "at time zone (utc_now)": "utc_now",
 }
@@ -67,6 +67,7 @@ EXEMPT_MACROS = {
     "record_runs_state": "post-hook updating the state table",
     "clear_verified_rows": "the on-run-end hook updating the state table",
     "delete_rows_not_in": "post-hook deleting the rows of symbols or pairs that left a seed",
+    "record_basket_compositions": "pre-hook upserting each basket's members (on conflict)",
     "spark__register_lake_sources": "Spark only: the raw tables over the lake's Parquet",
     "spark__load_csv_rows": "Spark only: the seed rows as one insert",
 }

@@ -57,7 +57,7 @@ def test_the_serving_file_matches_the_warehouse(built):
                 "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
             ).fetchall()
         ]
-        assert len(marts) == 12
+        assert len(marts) == 13
         for mart in marts:
             expected = source.execute(
                 f"select count(*), sum(hash(t)) from marts.{mart} t"
@@ -129,7 +129,7 @@ def test_duckdb_1_1_reads_every_mart_its_comments_and_the_publication(built):
             ).fetchall()
         ]
         assert sorted(seen["marts"]) == marts
-        assert len(marts) == 12
+        assert len(marts) == 13
         for mart in marts:
             old = seen["marts"][mart]
             (rows,) = published.execute(f"select count(*) from marts.{mart}").fetchone()

@@ -127,7 +127,7 @@ def test_every_mart_has_rows(real_build):
         ]
     # No estimates in the folder: the two earnings marts are empty, everything else is not.
     assert sorted(empty) == ["earnings_growth_gap", "earnings_outlook"]
-    assert len(marts) == 12
+    assert len(marts) == 13
 
 
 def test_stock_performance_covers_every_stock_with_a_price_file(real_build):

@@ -62,7 +62,7 @@ def test_the_asset_writes_the_page_and_a_markdown_summary(built, serving):
     summary = metadata["summary"]
     assert summary.startswith(f"**Market report, data through {E2E_END.isoformat()}**")
     # ten streak rows: five pairs, daily and weekly
-    assert len(re.findall(r"^\| \w+_vs_\w+ \| (daily|weekly) \|", summary, re.M)) == 10
+    assert len(re.findall(r"^\| \w+_vs_\w+ \| (daily|weekly) \|", summary, re.M)) == 12
 
 
 def test_the_summary_states_each_streak_as_stored(loaded):

@@ -109,7 +109,7 @@ def test_raw_tables_reach_spark_as_the_loader_wrote_them(spark_run):
 
 def test_every_mart_is_parquet_in_the_lake_and_in_the_serving_file(spark_run):
     marts = _manifest_tables("marts")
-    assert len(marts) == 12
+    assert len(marts) == 13
     with duckdb.connect(str(spark_run["serving"]), read_only=True) as con:
         for mart in marts:
             files = f"read_parquet('{spark_run['lake'] / 'marts' / mart}/*.parquet')"
