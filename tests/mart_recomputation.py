@@ -17,6 +17,8 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
+from bench.pandas_common import basket_levels
+
 RATES_AS_OF = {
     "DFEDTARL": "fed_target_lower",
     "DFEDTARU": "fed_target_upper",
@@ -69,6 +71,8 @@ def read_inputs(warehouse: Path) -> Inputs:
     # the spec's price: adjusted close where the provider gives one, else close
     prices["price"] = prices["adj_close"].where(prices["adj_close"].notna(), prices["close"])
     prices = _dates(prices.drop(columns="adj_close"), "session_date")
+    # each basket as one more symbol, priced by the spec's rule (the benchmark's pandas)
+    prices = pd.concat([prices, basket_levels(prices, baskets)], ignore_index=True)
     rates = _dates(rates, "observation_date")
     estimates = _dates(estimates, "as_of_date")
     first, last = prices["session_date"].min(), prices["session_date"].max()

@@ -45,7 +45,7 @@ REJECTED = {
 # The DuckDB halves of the cross_engine macros emit these on purpose: in compiled DuckDB
 # SQL, each may appear at most as often as the node's own code calls the macro.
 DISPATCHED = {
-    "product() (product_of)": "(?:product_of|running_product)",
+    "product() (product_of)": "product_of",
     "isoyear() (iso_year)": "iso_year",
     "at time zone (utc_now)": "utc_now",
 }

@@ -62,7 +62,7 @@ basket_returns as (
     select
         basket_id,
         session_date,
-        avg(member_return) as daily_return
+        {{ ordered_mean('member_return') }} as daily_return
     from member_returns
     group by basket_id, session_date
 ),
