@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,25 +108,33 @@ def run_pandas(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_floor(spec: dict[str, Any]) -> dict[str, Any]:
-    """The floor's marts against dbt's: row counts of every mart, values on the sample."""
-    import duckdb
-
-    floor_wh, built_wh, pair_ids = spec["floor"], spec["built"], spec["pair_ids"]
+def _raced_marts_checks(
+    name: str, built: str, pair_ids: list[str], rows_of: Callable[[str], Any]
+) -> list[dict]:
+    """The two raced marts of `built` against another build's (`rows_of(table)`), on the
+    sample pairs."""
     checks = []
     for table, key in (
         ("divergence_daily", verify.DAILY_KEY),
         ("outperformance_streaks", verify.STREAK_KEY),
     ):
         check = verify.compare(
-            f"floor: {table}",
-            verify.mart_rows(built_wh, table, pair_ids),
-            verify.mart_rows(floor_wh, table, pair_ids),
-            key,
+            f"{name}: {table}", verify.mart_rows(built, table, pair_ids), rows_of(table), key
         )
         checks.append(
             {"name": check.name, "rows": check.rows, "ok": check.ok, "problems": check.problems}
         )
+    return checks
+
+
+def check_floor(spec: dict[str, Any]) -> dict[str, Any]:
+    """The floor's marts against dbt's: row counts of every mart, values on the sample."""
+    import duckdb
+
+    floor_wh, built_wh, pair_ids = spec["floor"], spec["built"], spec["pair_ids"]
+    checks = _raced_marts_checks(
+        "floor", built_wh, pair_ids, lambda table: verify.mart_rows(floor_wh, table, pair_ids)
+    )
     con = duckdb.connect(floor_wh, read_only=True)
     con.execute(f"attach '{built_wh}' as built (read_only)")
     tables = [
@@ -183,20 +192,13 @@ def spark_nightly(spec: dict[str, Any]) -> dict[str, Any]:
 def check_spark(spec: dict[str, Any]) -> dict[str, Any]:
     """Spark's two raced marts against DuckDB's, on the sample pairs."""
     project = BenchProject(Path(spec["root"]))
-    checks = []
-    for table, key in (
-        ("divergence_daily", verify.DAILY_KEY),
-        ("outperformance_streaks", verify.STREAK_KEY),
-    ):
-        check = verify.compare(
-            f"spark: {table}",
-            verify.mart_rows(str(project.warehouse), table, spec["pair_ids"]),
-            spark_build.lake_mart_rows(project, table, spec["pair_ids"]),
-            key,
-        )
-        checks.append(
-            {"name": check.name, "rows": check.rows, "ok": check.ok, "problems": check.problems}
-        )
+    pair_ids = spec["pair_ids"]
+    checks = _raced_marts_checks(
+        "spark",
+        str(project.warehouse),
+        pair_ids,
+        lambda table: spark_build.lake_mart_rows(project, table, pair_ids),
+    )
     return {"seconds": 0.0, "checks": checks}
 
 

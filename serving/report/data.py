@@ -15,6 +15,11 @@ SMALL_CAP_PAIR = "rut_vs_spx"
 BASKET_PAIR = "rut_vs_mag7"
 ROTATION_TRAIL_WEEKS = 5
 MOVERS = 5  # stock leaders and laggards shown
+# a pair's rs_line as 100 on its first session (within the rows a query selects)
+REBASED_RS_LINE = (
+    "100 * rs_line / first_value(rs_line) over ("
+    "order by session_date rows between unbounded preceding and unbounded following)"
+)
 
 
 @dataclass(frozen=True)
@@ -85,9 +90,8 @@ def fed_and_spread(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "with spread as ("
         "  select session_date, rs_line from marts.divergence_daily where pair_id = ?"
         "), rebased as ("
-        "  select session_date, 100 * rs_line / first_value(rs_line) over ("
-        "    order by session_date rows between unbounded preceding and unbounded following"
-        "  ) as rs_rebased from spread where rs_line is not null"
+        f"  select session_date, {REBASED_RS_LINE} as rs_rebased "
+        "  from spread where rs_line is not null"
         ") "
         "select session_date, rs_rebased, fed_target_lower, fed_target_upper "
         "from rebased left join marts.rates_regime_daily "
@@ -142,9 +146,7 @@ def basket_strength(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """RUT against the Magnificent 7 basket: its relative-strength line, rebased to 100."""
     return _frame(
         con,
-        "select session_date, 100 * rs_line / first_value(rs_line) over ("
-        "  order by session_date rows between unbounded preceding and unbounded following"
-        ") as rs_rebased, rs_line_drawdown "
+        f"select session_date, {REBASED_RS_LINE} as rs_rebased, rs_line_drawdown "
         "from marts.divergence_daily where pair_id = ? and rs_line is not null "
         "order by session_date",
         [BASKET_PAIR],
