@@ -9,6 +9,7 @@ from bench.__main__ import main
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_tiny_benchmark_runs_and_its_baselines_equal_the_marts(tmp_path):
     out = tmp_path / "out"
     code = main(

@@ -73,25 +73,47 @@ def checked_from(warehouse: Path) -> dict[str, str | None]:
 
 @pytest.fixture
 def warehouse(built, tmp_path) -> Path:
+    """A copy of the shared full build."""
     path, _result, _instance = built
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(path, copy)
     return copy
 
 
-def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_build(
-    warehouse, tmp_path
-):
-    # Hold back the last five sessions, and build from what is left.
-    with duckdb.connect(str(warehouse)) as con:
+@pytest.fixture(scope="module")
+def held_back_build(built, tmp_path_factory) -> Path:
+    """The shared build with the last five sessions held back in main.held_back, rebuilt in
+    full from what is left (one full build for the tests that start there)."""
+    path, _result, _instance = built
+    folder = tmp_path_factory.mktemp("held_back")
+    copy = folder / "warehouse.duckdb"
+    shutil.copyfile(path, copy)
+    with duckdb.connect(str(copy)) as con:
         con.execute(
             "create table main.held_back as "
             "select * from raw.prices where session_date > '2024-03-28'"
         )
-        (held,) = con.execute("select count(*) from main.held_back").fetchone()
         con.execute("delete from raw.prices where session_date > '2024-03-28'")
+    dbt(copy, folder, "--full-refresh")
+    return copy
+
+
+@pytest.fixture
+def held_back(held_back_build, tmp_path) -> Path:
+    """A copy of held_back_build of the test's own."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(held_back_build, copy)
+    return copy
+
+
+def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_build(
+    held_back, tmp_path
+):
+    # The last five sessions held back, the models built in full from what is left.
+    warehouse = held_back
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (held,) = con.execute("select count(*) from main.held_back").fetchone()
     assert held == 36 * 5
-    dbt(warehouse, tmp_path, "--full-refresh")
     assert set(checked_from(warehouse).values()) == {
         "session_date 0001-01-01",
         "period_end 0001-01-01",
@@ -177,14 +199,8 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     }
 
 
-def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(warehouse, tmp_path):
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            "create table main.held_back as "
-            "select * from raw.prices where session_date > '2024-03-28'"
-        )
-        con.execute("delete from raw.prices where session_date > '2024-03-28'")
-    dbt(warehouse, tmp_path, "--full-refresh")
+def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(held_back, tmp_path):
+    warehouse = held_back
 
     # A duplicate planted deep in history, outside every window of the new session (the
     # z-score's reaches 272 sessions back): the rows a nightly build writes are clean, so
@@ -289,7 +305,7 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
         done = run_dbt(warehouse, tmp_path, "run", *runs_only)
         assert done.returncode == 0, done.stdout
 
-    dbt(warehouse, tmp_path, "--full-refresh", *no_seeds)
+    # `warehouse` is the shared full build: the pairs and the basket as the seeds have them
     seven = _mag7_levels(warehouse)
     with duckdb.connect(str(warehouse)) as con:
         # a member leaves the basket: every pair on it is rebuilt from the basket's start
