@@ -20,14 +20,15 @@ run: manifest $(ENGINE_DEPS) ## Build the warehouse from the configured provider
 	$(BIN)/python -m orchestration.run refresh_all_job
 
 # Two workers (CI has two cores); a test file runs whole on one worker, so a module's
-# fixtures are built once, and files marked `long` start first. The slowest tests are
-# listed at the end. PYTEST_WORKERS=0 runs everything in one process.
+# fixtures are built once, and files marked `long` start first (xdist would otherwise
+# order files by their number of tests, leaving the few long ones for the end). The
+# slowest tests are listed at the end. PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
 test: manifest lint readers spark ## Install everything and run the whole test suite
 ifeq ($(PYTEST_WORKERS),0)
 	$(BIN)/python -m pytest --durations=15
 else
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 endif
 
 UI_HOST ?= 127.0.0.1

@@ -472,9 +472,12 @@ def test_a_fiscal_year_outside_the_warehouse_range_is_refused(year):
 def _dbt_range(folder: str, model: str, column: str) -> dict:
     [path] = (DBT_PROJECT_DIR / "models" / "staging" / folder).glob("_*__models.yml")
     models = {m["name"]: m for m in yaml.safe_load(path.read_text(encoding="utf-8"))["models"]}
-    [spec] = [c for c in models[model]["columns"] if c["name"] == column]
-    [test] = [t["in_range"]["arguments"] for t in spec["data_tests"] if "in_range" in t]
-    return test
+    [ranges] = [
+        t["in_ranges"]["arguments"]["ranges"]
+        for t in models[model]["data_tests"]
+        if isinstance(t, dict) and "in_ranges" in t
+    ]
+    return ranges[column]
 
 
 def _statistics(dataset, column: str) -> dict:
