@@ -5,7 +5,10 @@ The manifest comes from `dbt parse` (Makefile, tests) or, under `dagster dev`, f
 """
 
 import json
+import os
+import shutil
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetKey
@@ -21,6 +24,26 @@ warehouse_dbt_project = DbtProject(
     profiles_dir=DBT_PROJECT_DIR,
 )
 warehouse_dbt_project.prepare_if_dev()
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def keep_partial_parse(run_target: Path, project_target: Path | None = None) -> None:
+    """Put the partial parse a run's dbt wrote back into the project's target folder.
+
+    dagster-dbt gives each invocation a target folder of its own, seeded from the
+    project's partial parse. dbt keeps a partial parse only while the profile it was made
+    with is unchanged, the warehouse path included: one made for another path (a test's,
+    a benchmark's) would otherwise make every later run parse the project in full (3-4 s).
+    The copy is swapped in whole, so a run starting meanwhile reads the old or the new."""
+    written = run_target / PARTIAL_PARSE
+    if not written.exists():
+        return
+    kept = (project_target or warehouse_dbt_project.manifest_path.parent) / PARTIAL_PARSE
+    partial = kept.with_name(f".{PARTIAL_PARSE}.{os.getpid()}.tmp")
+    shutil.copyfile(written, partial)
+    os.replace(partial, kept)
 
 
 def dbt_asset_key(dbt_resource_props: Mapping[str, Any]) -> AssetKey:

@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from orchestration.dbt_environment import dbt_environment, environment
-from orchestration.dbt_project import dbt_asset_key, warehouse_dbt_project
+from orchestration.dbt_project import dbt_asset_key, keep_partial_parse, warehouse_dbt_project
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL, with_freshness_policy
 from serving.lake_tables import mirror_lake_tables
 
@@ -112,7 +112,10 @@ def warehouse_dbt_models(
         if dbt_vars := config.dbt_vars():
             arguments += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
         invocation = dbt.cli(arguments, context=context)
-    yield from invocation.stream()
+    try:
+        yield from invocation.stream()
+    finally:
+        keep_partial_parse(invocation.target_path)
     if variables["WAREHOUSE_ENGINE"] == "spark":
         # Spark built the marts as Parquet in the lake: the serving publication reads them
         # from the warehouse file, as on DuckDB, once every node and test passed.
