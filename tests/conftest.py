@@ -1,6 +1,7 @@
 """Shared fixtures: a parsed dbt manifest, temporary warehouses, a fixed sample window."""
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -117,3 +118,11 @@ def built(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("WAREHOUSE_PATH", None)
     else:
         os.environ["WAREHOUSE_PATH"] = previous
+
+
+def copy_of_built(built: Any, folder: Path) -> Path:
+    """A copy of the shared build's warehouse in `folder`, for a test to change freely."""
+    path, _result, _instance = built
+    copy = folder / "warehouse.duckdb"
+    shutil.copyfile(path, copy)
+    return copy

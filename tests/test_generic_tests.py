@@ -1,11 +1,10 @@
 """The project's own generic data tests, on a mart with values planted to break them: each
 fails on exactly the planted rows and names the columns at fault."""
 
-import shutil
-
 import duckdb
 import pytest
 
+from tests.conftest import copy_of_built
 from tests.dbt_cli import run_dbt
 
 pytestmark = pytest.mark.slow
@@ -17,10 +16,8 @@ AUDIT = "dbt_test__audit"
 @pytest.fixture(scope="module")
 def failures(built, tmp_path_factory):
     """The failing rows each test of rates_regime_daily stored, after two rows were broken."""
-    path, _result, _instance = built
     folder = tmp_path_factory.mktemp("generic_tests")
-    warehouse = folder / "warehouse.duckdb"
-    shutil.copyfile(path, warehouse)
+    warehouse = copy_of_built(built, folder)
     with duckdb.connect(str(warehouse)) as con:
         # one row with two required columns null, another with two values out of range
         # (99 above the 25 % ceiling; -3 below the 2-year yield's -2 floor), and a yield at

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from tests.conftest import copy_of_built
 from tests.dbt_cli import run_dbt, target_path
 from tests.table_equality import assert_same_contents, table_contents
 
@@ -74,20 +75,15 @@ def checked_from(warehouse: Path) -> dict[str, str | None]:
 @pytest.fixture
 def warehouse(built, tmp_path) -> Path:
     """A copy of the shared full build."""
-    path, _result, _instance = built
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(path, copy)
-    return copy
+    return copy_of_built(built, tmp_path)
 
 
 @pytest.fixture(scope="module")
 def held_back_build(built, tmp_path_factory) -> Path:
     """The shared build with the last five sessions held back in main.held_back, rebuilt in
     full from what is left (one full build for the tests that start there)."""
-    path, _result, _instance = built
     folder = tmp_path_factory.mktemp("held_back")
-    copy = folder / "warehouse.duckdb"
-    shutil.copyfile(path, copy)
+    copy = copy_of_built(built, folder)
     with duckdb.connect(str(copy)) as con:
         con.execute(
             "create table main.held_back as "
