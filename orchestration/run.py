@@ -1,10 +1,17 @@
 """Run a job of the code location from the command line and print what the warehouse holds.
 
-    python -m orchestration.run [job]     (default: refresh_all_job)
+    python -m orchestration.run [job] [--rebuild] [--full-refresh] [--full-checks]
+    (default job: refresh_all_job)
 
-The run goes through the Dagster instance in DAGSTER_HOME, so it is recorded and shows
-up later in the UI. The terminal gets one line per step as it ends (with its time, any
-check that did not pass, a failed step's error in full), then the summary; Dagster's and
+The job runs as two runs of it: the raw loads, then everything built from them (dbt's
+build and tests, the publication, the report). When the loads brought nothing new and
+the serving file is already the build of exactly these raw tables and this dbt project
+(orchestration.build_inputs), the second run is not made: it would only reproduce the
+same tables. `--rebuild` makes it anyway. The runs go through the Dagster instance in
+DAGSTER_HOME, so they are recorded and show up later in the UI.
+
+The terminal gets one line per step as it ends (with its time, any check that did not
+pass, a failed step's error in full), then the summary; Dagster's and
 dbt's whole log goes to `$DAGSTER_HOME/logs/<job>-<time>.log`. With VERBOSE=1 that log
 streams to the terminal instead.
 """
@@ -15,13 +22,22 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from dagster import DagsterInstance, JobDefinition, execute_job, reconstructable
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    JobDefinition,
+    JobExecutionResult,
+    execute_job,
+    reconstructable,
+)
 
-from ingestion.config import Settings, serving_dir_from_env
+from ingestion.config import Settings, serving_dir_from_env, warehouse_engine_from_env
+from orchestration.build_inputs import Served, serving_is_current
 from orchestration.partitions import partitions_to_load
 from orchestration.recovery import recover_interrupted_runs, run_tags
 from orchestration.shared import default_warehouse_path
@@ -76,6 +92,52 @@ def refresh_all_job() -> JobDefinition:
 JOBS = {"refresh_all_job": refresh_all_job}
 
 
+def refresh_phases() -> tuple[list[AssetKey], list[AssetKey]]:
+    """The job's assets in two runs: the raw loads (with their checks), then everything
+    built from them (dbt, the publication, the report, the compaction check)."""
+    from orchestration.definitions import defs
+    from orchestration.defs.ingestion.assets import ingestion_assets
+
+    loads = sorted({key for asset in ingestion_assets for key in asset.keys})
+    every = defs.resolve_asset_graph().materializable_asset_keys
+    return loads, sorted(every - set(loads))
+
+
+@dataclass
+class Runs:
+    """The runs one refresh made, in order."""
+
+    results: list[JobExecutionResult] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return all(result.success for result in self.results)
+
+    def failed_steps(self) -> list[str]:
+        return [
+            event.step_key
+            for result in self.results
+            for event in result.all_events
+            if event.is_step_failure and event.step_key
+        ]
+
+    def status(self, job: str) -> str:
+        ids = " and ".join(result.run_id[:8] for result in self.results)
+        plural = "s" if len(self.results) > 1 else ""
+        status = f"run{plural} {ids} of {job} " + ("succeeded" if self.success else "FAILED")
+        if failed := self.failed_steps():
+            status += f" (failed steps: {', '.join(failed)})"
+        return status
+
+
+def nothing_new(warehouse: Path, serving: Path) -> Served | None:
+    """The publication, when it is already the build of what the loads left (and its report
+    exists): building, testing and publishing again would reproduce the same tables."""
+    if not (serving / REPORT_DIR / REPORT_FILE).exists():
+        return None
+    return serving_is_current(warehouse, serving / SERVING_FILE, {}, warehouse_engine_from_env())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job", nargs="?", default="refresh_all_job", choices=sorted(JOBS))
@@ -89,49 +151,72 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the dbt data tests over every row, not only the rows this build wrote",
     )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build, test and publish even when the loads brought nothing new",
+    )
     args = parser.parse_args(argv)
     run_config: dict[str, object] = dict(RUN_CONFIG if verbose() else QUIET_RUN_CONFIG)
     dbt_config = {"full_refresh": args.full_refresh, "full_checks": args.full_checks}
+    build_config = dict(run_config)
     if any(dbt_config.values()):
-        run_config["ops"] = {"warehouse_dbt_models": {"config": dbt_config}}
+        build_config["ops"] = {"warehouse_dbt_models": {"config": dbt_config}}
+    forced = args.rebuild or any(dbt_config.values())
     started = time.monotonic()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     log_path = None if verbose() else run_log_path(args.job, started_at)
     if log_path:
         print(f"{args.job}: the whole log goes to {log_path}", flush=True)
+    warehouse = Path(default_warehouse_path())
+    serving = serving_dir_from_env(warehouse)
+    runs = Runs()
+    unchanged: Served | None = None
     with DagsterInstance.get() as instance:
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
         # was recovered is said on the terminal.
         recover_interrupted_runs(instance)
-        # The run is recorded against the months it loads (the whole history on a first
-        # run, then the current month), so the UI's status of prices and rates stays true.
+        # The loads are recorded against the months they load (the whole history on a
+        # first run, then the current month), so the UI's status of prices and rates stays
+        # true.
         first, last = partitions_to_load(instance, Settings.from_env().end_date)
+        loads, builds = refresh_phases()
         with (
             open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,
             output_to(log),
         ):
-            result = execute_job(
-                reconstructable(JOBS[args.job]),
-                instance=instance,
-                run_config=run_config,
-                raise_on_error=False,
-                tags={**partition_tags(first, last), **run_tags()},
+            job = reconstructable(JOBS[args.job])
+            runs.results.append(
+                execute_job(
+                    job,
+                    instance=instance,
+                    run_config=run_config,
+                    raise_on_error=False,
+                    tags={**partition_tags(first, last), **run_tags()},
+                    asset_selection=loads,
+                )
             )
+            if runs.success and (forced or not (unchanged := nothing_new(warehouse, serving))):
+                runs.results.append(
+                    execute_job(
+                        job,
+                        instance=instance,
+                        run_config=build_config,
+                        raise_on_error=False,
+                        tags=run_tags(),
+                        asset_selection=builds,
+                    )
+                )
             seconds = time.monotonic() - started
-            failed = [
-                event.step_key
-                for event in result.all_events
-                if event.is_step_failure and event.step_key
-            ]
-    status = f"run {result.run_id[:8]} of {args.job} " + (
-        "succeeded" if result.success else "FAILED"
-    )
-    if failed:
-        status += f" (failed steps: {', '.join(failed)})"
-    warehouse = Path(default_warehouse_path())
+    status = runs.status(args.job)
+    if unchanged is not None:
+        status += (
+            "; nothing new to build: the serving file is already the build of these raw "
+            f"tables and this dbt project (published {unchanged.published_at:%Y-%m-%d %H:%M}"
+            " UTC), so dbt, the publication and the report were not run again"
+        )
     print_summary(warehouse, status, seconds, since=started_at)
-    serving = serving_dir_from_env(warehouse)
-    if result.success and (serving / SERVING_FILE).exists():
+    if runs.success and (serving / SERVING_FILE).exists():
         print(f"Serving (read-only): {serving / SERVING_FILE}")
         print(f"Parquet: {serving / 'parquet'}")
         report = serving / REPORT_DIR / REPORT_FILE
@@ -139,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Report: {report}")
     if log_path:
         print(f"Log: {log_path}")
-    return 0 if result.success else 1
+    return 0 if runs.success else 1
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ it by detaching, and moves it into place with an atomic rename: a reader has eit
 old file open or the new one, never a mix. Each mart's Parquet file, documented in its
 key-value metadata (the mart's and every column's description, the publication's
 `data_through`), is replaced the same way. A `meta.publication` table says when the
-publication was made and how recent its data is.
+publication was made, how recent its data is and what the build was made from.
 
 A publication that fails (a full disk, a write error) or is killed half-way never replaces
 anything: the previous serving file stays in place, and the half-written temporary files are
@@ -111,8 +111,16 @@ def remove_leftovers(serving_dir: Path) -> list[Path]:
     return found
 
 
-def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str = "") -> Publication:
-    """Copy the published schemas of the warehouse `con` into a new serving file."""
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    serving_dir: Path,
+    run_id: str = "",
+    built_from: str | None = None,
+) -> Publication:
+    """Copy the published schemas of the warehouse `con` into a new serving file.
+
+    `built_from` is the fingerprint of the build's inputs the marts come from, kept in
+    `meta.publication` so that a refresh with nothing new can leave the publication be."""
     try:
         serving_dir.mkdir(parents=True, exist_ok=True)
         parquet_dir = serving_dir / PARQUET_DIR
@@ -133,7 +141,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str = "")
     published_at = datetime.now(UTC).replace(tzinfo=None)
     counts: dict[str, int] = {}
     try:
-        _build(con, temporary, tables, (published_at, data_through, run_id), counts)
+        _build(con, temporary, tables, (published_at, data_through, run_id, built_from), counts)
         os.replace(temporary, target)
     except (duckdb.Error, OSError) as exc:
         with contextlib.suppress(duckdb.Error):
@@ -168,7 +176,7 @@ def _build(
     con: duckdb.DuckDBPyConnection,
     temporary: Path,
     tables: list[tuple[str, str, str | None]],
-    publication: tuple[datetime, date | None, str],
+    publication: tuple[datetime, date | None, str, str | None],
     counts: dict[str, int],
 ) -> None:
     """Write every published table, its comments and meta.publication into `temporary`."""
@@ -193,7 +201,8 @@ def _build(
             (counts[name],) = con.execute(f"select count(*) from {name}").fetchone()
         con.execute(
             "create table serving_build.meta.publication as select "
-            "?::timestamp as published_at, ?::date as data_through, ?::varchar as run_id",
+            "?::timestamp as published_at, ?::date as data_through, ?::varchar as run_id, "
+            "?::varchar as built_from",
             list(publication),
         )
     except BaseException:

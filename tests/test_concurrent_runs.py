@@ -85,7 +85,8 @@ def test_a_manual_run_a_scheduled_run_and_a_sensor_run_at_once(tmp_path):
         assert sorted(run.job_name for run in runs) == [
             "estimates_landing_job",
             "ingestion_job",
-            "refresh_all_job",
+            "refresh_all_job",  # its loads
+            "refresh_all_job",  # and the build of them
         ]
         assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
         # Nobody holds the pool any more.

@@ -184,7 +184,7 @@ def test_a_second_run_inserts_nothing_and_changes_nothing(built):
     assert _mart_checksums(path) == marts_before
 
 
-def _command_line_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _command_line_run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m orchestration.run` on March 2024 of the sample, in a Dagster home of its own."""
     home = tmp_path / "dagster_home"
     if not home.exists():
@@ -224,12 +224,19 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
         "2024-03-28",
     ]
     with DagsterInstance.from_config(str(home)) as instance:
-        runs = instance.get_runs()
-        assert [run.job_name for run in runs] == ["refresh_all_job"]
-        assert runs[0].is_success
-        # One run over the three months it loaded, each recorded as materialized.
-        assert runs[0].tags["dagster/asset_partition_range_start"] == "2024-01-01"
-        assert runs[0].tags["dagster/asset_partition_range_end"] == "2024-03-01"
+        builds, loads = instance.get_runs()  # newest first
+        assert [run.job_name for run in (loads, builds)] == ["refresh_all_job"] * 2
+        assert loads.is_success
+        assert builds.is_success
+        # The loads run covers the three months it loaded, each recorded as materialized.
+        assert loads.tags["dagster/asset_partition_range_start"] == "2024-01-01"
+        assert loads.tags["dagster/asset_partition_range_end"] == "2024-03-01"
+        assert loads.asset_selection == {
+            AssetKey(["raw", table])
+            for table in ("earnings_estimates", "prices", "rates", "sessions")
+        }
+        assert AssetKey(["marts", "divergence_daily"]) in builds.asset_selection
+        assert AssetKey(["raw", "prices"]) not in builds.asset_selection
         months = {"2024-01-01", "2024-02-01", "2024-03-01"}
         for table in ("prices", "rates"):
             assert instance.get_materialized_partitions(AssetKey(["raw", table])) == months
@@ -260,6 +267,51 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     whole = log.read_text()
     assert "OK created sql incremental model marts.divergence_daily" in whole
     assert "OK created sql incremental model" not in done.stdout
+
+
+def _publication(tmp_path: Path) -> tuple:
+    serving = tmp_path / "serving" / "serving.duckdb"
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute(
+            "select published_at, built_from, run_id from meta.publication"
+        ).fetchone()
+
+
+def test_a_run_with_nothing_new_loads_and_checks_but_leaves_the_build_be(tmp_path):
+    home = tmp_path / "dagster_home"
+    first = _command_line_run(tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    published = _publication(tmp_path)
+    with duckdb.connect(str(tmp_path / "cli.duckdb"), read_only=True) as con:
+        built_from, built_by = con.execute(
+            "select built_from, run_id from meta.build_inputs"
+        ).fetchone()
+    # The serving file says which build it holds: the one the dbt step recorded.
+    assert (published[1], published[2]) == (built_from, built_by)
+    assert len(built_from) == 64
+
+    again = _command_line_run(tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "refresh_all_job succeeded; nothing new to build" in again.stdout
+    steps = [line.split()[0] for line in again.stdout.splitlines() if line.startswith("  ")]
+    assert steps == ["load"] * 4 + ["check"] * 5
+    assert _publication(tmp_path) == published
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 3
+        assert runs[0].asset_selection == {
+            AssetKey(["raw", table])
+            for table in ("earnings_estimates", "prices", "rates", "sessions")
+        }
+        # The build's checks were never planned in the loads run: none shows as skipped.
+        assert not instance.get_run_stats(runs[0].run_id).steps_failed
+
+    # A new session is something new: the next run builds it.
+    later = _command_line_run(tmp_path, SAMPLE_END_DATE="2024-04-02")
+    assert later.returncode == 0, later.stdout[-3000:] + later.stderr[-3000:]
+    assert "nothing new" not in later.stdout
+    assert "dbt build (seeds, models, marts, tests)" in later.stdout
+    assert _publication(tmp_path)[1] not in (None, built_from)
 
 
 def test_a_failed_command_line_run_names_the_step_and_its_error(tmp_path):

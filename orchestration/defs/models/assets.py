@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from orchestration.build_inputs import fingerprint, record
 from orchestration.dbt_environment import dbt_environment, environment
 from orchestration.dbt_project import dbt_asset_key, keep_partial_parse, warehouse_dbt_project
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL, with_freshness_policy
@@ -72,16 +73,18 @@ class DbtBuildConfig(Config):
         "period, a fraction (default 0.05)",
     )
 
-    def dbt_vars(self) -> dict[str, Any]:
-        """The dbt vars this run sets; those left unset keep dbt_project.yml's values."""
+    def analysis_vars(self) -> dict[str, Any]:
+        """The analysis parameters this run sets (they change the marts' values)."""
         analysis = {
             "rrg_ratio_weeks": self.rrg_ratio_weeks,
             "rrg_momentum_weeks": self.rrg_momentum_weeks,
             "min_relative_drawdown": self.min_relative_drawdown,
         }
-        chosen: dict[str, Any] = {
-            name: value for name, value in analysis.items() if value is not None
-        }
+        return {name: value for name, value in analysis.items() if value is not None}
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """The dbt vars this run sets; those left unset keep dbt_project.yml's values."""
+        chosen = self.analysis_vars()
         if self.full_checks:
             chosen["full_checks"] = True
         return chosen
@@ -103,6 +106,15 @@ def warehouse_dbt_models(
     # warehouse resource writes, and name the engine and what it needs (LAKE_DIR and Java
     # for Spark). The variables only need to be set while dbt's process is started.
     variables = dbt_environment(Path(warehouse.database))
+    # A build of every node records what it was made from, so that a refresh that loads
+    # nothing new can tell the served marts are already its build (orchestration.run).
+    whole = context.selected_asset_keys == set(context.assets_def.keys) and (
+        context.selected_asset_check_keys == set(context.assets_def.check_keys)
+    )
+    built_from = None
+    if whole:
+        with warehouse.get_connection() as con:
+            built_from = fingerprint(con, config.analysis_vars(), variables["WAREHOUSE_ENGINE"])
     with environment(variables):
         # Unit tests check the SQL against hand-made rows, not the data: they run in the
         # test suite, and leaving them out of the nightly build saves a third of its time.
@@ -128,3 +140,6 @@ def warehouse_dbt_models(
             f"copied {len(copied)} tables built on Spark into the warehouse: "
             + ", ".join(f"{name} ({rows} rows)" for name, rows in copied.items())
         )
+    if built_from is not None:
+        with warehouse.get_connection() as con:
+            record(con, built_from, context.run_id)

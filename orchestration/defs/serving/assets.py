@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from dagster_duckdb import DuckDBResource
 
 from ingestion.config import serving_dir_from_env
+from orchestration.build_inputs import recorded
 from orchestration.dbt_project import dbt_asset_keys_in
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL
 from serving.paths import SERVING_FILE
@@ -32,7 +33,7 @@ PUBLISHED = dbt_asset_keys_in(PUBLISHED_SCHEMAS)
 def published_marts(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
     serving_dir = serving_dir_from_env(Path(warehouse.database))
     with warehouse.get_connection() as con:
-        publication = publish(con, serving_dir, context.run_id)
+        publication = publish(con, serving_dir, context.run_id, built_from=recorded(con))
     mart_rows = {k: v for k, v in publication.tables.items() if k.startswith("marts.")}
     context.log.info(
         f"published {len(mart_rows)} marts to {publication.serving_path} "
