@@ -18,6 +18,7 @@ PLOT_SERIES = (
     ("dbt_raced_marts", "dbt: divergence_daily + outperformance_streaks and upstream"),
     ("pandas_long", "pandas long (the same two marts)"),
     ("pandas_wide", "pandas wide (the same two marts)"),
+    ("polars_long", "polars (lazy, long) (the same two marts)"),
     ("dbt_build_full", "dbt build --full-refresh on DuckDB (seeds, models, tests)"),
     ("spark_build_full", "the same dbt build on Spark (local[*])"),
 )
@@ -34,6 +35,7 @@ LABELS = {
     "floor_raced_marts": "floor: the same models",
     "pandas_long": "pandas long: the two marts",
     "pandas_wide": "pandas wide: the two marts",
+    "polars_long": "polars (lazy, long): the two marts",
     "nightly": "nightly increment: 1 session appended + dbt build",
     "spark_build_full": "Spark: dbt build --full-refresh (raw tables exported to Parquet first)",
     "spark_nightly": "Spark: nightly, 1 session appended + raw.prices exported + dbt build",
@@ -64,7 +66,8 @@ WHY = [
     "- Peak memory: DuckDB's `memory_limit` bounds its buffer manager, not the process: "
     "the RSS adds Python, dbt and allocations outside the buffer pool (about 0.35 GB at "
     "the full size), so the limit is set below the target and DuckDB spills to disk "
-    "rather than failing. The pandas baselines are not bounded (shown in their rows).",
+    "rather than failing. The pandas and polars baselines are not bounded (shown in their "
+    "rows).",
     "- Small sizes: dbt's fixed cost per invocation (start, parse, one transaction and "
     "metadata queries per model, about 4-5 s) dominates, so ratios to the floor are large "
     "there and approach 1 as the data grows.",
@@ -86,10 +89,13 @@ def _targets(size: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     """(target, figure, threshold, met) for one size."""
     m = {k: v["median"] for k, v in size["measures"].items()}
     best_pandas = min(m["pandas_long"], m["pandas_wide"])
+    polars = m.get("polars_long", math.nan)
     rows_per_s = size["measures"]["ingest_bulk"]["extra"]["rows_per_second"]
     loader_rows_per_s = size["measures"]["ingest_loader"]["extra"]["rows_per_second"]
     peak = max(
-        v["peak_mb"] for k, v in size["measures"].items() if not k.startswith(("pandas", "spark"))
+        v["peak_mb"]
+        for k, v in size["measures"].items()
+        if not k.startswith(("pandas", "polars", "spark"))
     )
     models_sum = m.get("dbt_models_sum", math.nan)
     return [
@@ -116,6 +122,12 @@ def _targets(size: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             _ratio(m["dbt_raced_marts"], best_pandas),
             "<= 1.5x",
             m["dbt_raced_marts"] <= 1.5 * best_pandas,
+        ),
+        (
+            "two marts vs polars (lazy, long): dbt full build of the two pair marts / polars",
+            _ratio(m["dbt_raced_marts"], polars),
+            "(reported)",
+            None,
         ),
         (
             "nightly vs full rebuild (dbt build --full-refresh / nightly)",
@@ -167,12 +179,15 @@ def _size_section(size: dict[str, Any]) -> list[str]:
         f"{size['generate_seconds']:.0f} s (cached for later runs); the whole size took "
         f"{size['wall_seconds']:.0f} s.",
         "",
-        "| measure | median s | min s | max s | runs | peak RSS MB | vs floor | vs best pandas |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| measure | median s | min s | max s | runs | peak RSS MB | vs floor | vs best pandas "
+        "| vs polars (lazy, long) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     m = size["measures"]
     floor = m["floor"]["median"]
     best = min(m["pandas_long"]["median"], m["pandas_wide"]["median"])
+    polars = m["polars_long"]["median"] if "polars_long" in m else math.nan
+    raced = ("dbt_raced_marts", "floor_raced_marts", "pandas_long", "pandas_wide", "polars_long")
     for name, label in LABELS.items():
         if name not in m:
             continue
@@ -184,12 +199,8 @@ def _size_section(size: dict[str, Any]) -> list[str]:
         )
         if name == "dbt_raced_marts":
             vs_floor = _ratio(v["median"], m["floor_raced_marts"]["median"])
-        vs_pandas = (
-            _ratio(v["median"], best)
-            if name
-            in ("dbt_raced_marts", "floor_raced_marts", "pandas_long", "pandas_wide", "nightly")
-            else ""
-        )
+        vs_pandas = _ratio(v["median"], best) if name in (*raced, "nightly") else ""
+        vs_polars = _ratio(v["median"], polars) if name in (*raced, "nightly") and name in m else ""
         extra = ""
         if "rows_per_second" in v["extra"]:
             extra = f" ({v['extra']['rows_per_second'] / 1e6:.2f} M rows/s)"
@@ -202,11 +213,12 @@ def _size_section(size: dict[str, Any]) -> list[str]:
             extra = f" ({' + '.join(parts)})"
         if "load_seconds" in v["extra"]:
             extra = (
-                f" (+ {v['extra']['load_seconds']:.1f} s reading prices into pandas, not counted)"
+                f" (+ {v['extra']['load_seconds']:.1f} s reading prices into "
+                f"{'polars' if name.startswith('polars') else 'pandas'}, not counted)"
             )
         lines.append(
             f"| {label}{extra} | {_fmt(v['median'])} | {_fmt(v['min'])} | {_fmt(v['max'])} | "
-            f"{len(v['seconds'])} | {v['peak_mb']:.0f} | {vs_floor} | {vs_pandas} |"
+            f"{len(v['seconds'])} | {v['peak_mb']:.0f} | {vs_floor} | {vs_pandas} | {vs_polars} |"
         )
     lines += [
         "",
@@ -297,15 +309,19 @@ def _extrapolation_section(results: dict[str, Any]) -> list[str]:
         "",
         "From the log-log line through the two largest sizes measured above (not a measurement):",
         "",
-        "| measure | seconds | vs floor | vs best pandas |",
-        "| --- | ---: | ---: | ---: |",
+        "| measure | seconds | vs floor | vs best pandas | vs polars (lazy, long) |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     best = min(guess.get("pandas_long", math.inf), guess.get("pandas_wide", math.inf))
+    polars = guess.get("polars_long", math.nan)
     for name, label in LABELS.items():
         if name in guess:
             vs_floor = _ratio(guess[name], guess["floor"]) if "floor" in guess else ""
             vs_pandas = _ratio(guess[name], best) if math.isfinite(best) else ""
-            lines.append(f"| {label} | {_fmt(guess[name])} | {vs_floor} | {vs_pandas} |")
+            vs_polars = _ratio(guess[name], polars) if math.isfinite(polars) else ""
+            lines.append(
+                f"| {label} | {_fmt(guess[name])} | {vs_floor} | {vs_pandas} | {vs_polars} |"
+            )
     lines.append("")
     return lines
 

@@ -19,7 +19,7 @@ from bench.verify import sample_pairs
 
 Say = Callable[[str], None]
 
-# The two marts of the pandas race, and so the models they need.
+# The two marts of the pandas and polars race, and so the models they need.
 RACED_MARTS = ("divergence_daily", "outperformance_streaks")
 
 
@@ -178,6 +178,23 @@ def run_size(size: Size, workdir: Path, say: Say, spark: bool = True) -> dict[st
             if outs
             else [{"name": f"pandas {mode}", "rows": 0, "ok": False, "problems": ["did not run"]}]
         )
+    outs = _repeat(
+        measure("polars_long"),
+        repeat,
+        lambda n: {
+            "step": "polars",
+            "warehouse": str(project.warehouse),
+            "verify": n == 0,
+            "pair_ids": pair_ids,
+        },
+        say,
+        "load_seconds",
+    )
+    checks += (
+        outs[0]["checks"]
+        if outs
+        else [{"name": "polars long", "rows": 0, "ok": False, "problems": ["did not run"]}]
+    )
     raced_dbt = Measure(
         "dbt_raced_marts",
         [_sum(o["nodes"], raced) for o in run_outs],

@@ -45,6 +45,8 @@ def test_tiny_benchmark_runs_and_its_baselines_equal_the_marts(tmp_path):
         "pandas long: outperformance_streaks",
         "pandas wide: divergence_daily",
         "pandas wide: outperformance_streaks",
+        "polars long: divergence_daily",
+        "polars long: outperformance_streaks",
     ):
         assert checks[name]["ok"], checks[name]["problems"]
         assert checks[name]["rows"] > 100
@@ -62,6 +64,7 @@ def test_tiny_benchmark_runs_and_its_baselines_equal_the_marts(tmp_path):
         "floor_raced_marts",
         "pandas_long",
         "pandas_wide",
+        "polars_long",
         "nightly",
     }
     assert set(size["measures"]) == expected
