@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,7 @@ class Served:
 
     built_from: str | None
     published_at: datetime | None
-    data_through: object
+    data_through: date | None
 
 
 def served(serving_file: Path) -> Served | None:

@@ -208,14 +208,14 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             seconds = time.monotonic() - started
-    status = runs.status(args.job)
+    print_summary(warehouse, runs.status(args.job), seconds, since=started_at)
     if unchanged is not None:
-        status += (
-            "; nothing new to build: the serving file is already the build of these raw "
-            f"tables and this dbt project (published {unchanged.published_at:%Y-%m-%d %H:%M}"
-            " UTC), so dbt, the publication and the report were not run again"
+        print(
+            "Nothing new to build: the serving file is already the build of these raw tables "
+            f"and this dbt project (published {unchanged.published_at:%Y-%m-%d %H:%M} UTC, "
+            f"data through {unchanged.data_through}); `--rebuild` builds, tests and publishes "
+            "anyway."
         )
-    print_summary(warehouse, status, seconds, since=started_at)
     if runs.success and (serving / SERVING_FILE).exists():
         print(f"Serving (read-only): {serving / SERVING_FILE}")
         print(f"Parquet: {serving / 'parquet'}")

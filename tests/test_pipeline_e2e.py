@@ -292,7 +292,8 @@ def test_a_run_with_nothing_new_loads_and_checks_but_leaves_the_build_be(tmp_pat
 
     again = _command_line_run(tmp_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "refresh_all_job succeeded; nothing new to build" in again.stdout
+    assert "refresh_all_job succeeded in" in again.stdout
+    assert "Nothing new to build: the serving file is already the build of" in again.stdout
     steps = [line.split()[0] for line in again.stdout.splitlines() if line.startswith("  ")]
     assert steps == ["load"] * 4 + ["check"] * 5
     assert _publication(tmp_path) == published
