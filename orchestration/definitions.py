@@ -4,7 +4,7 @@ Importing this module reads the dbt manifest and environment variables; it never
 the warehouse.
 """
 
-from dagster import Definitions, colored_console_logger
+from dagster import Definitions
 
 from orchestration.defs.ingestion.assets import ingestion_assets
 from orchestration.defs.ingestion.checks import raw_checks
@@ -22,7 +22,7 @@ from orchestration.defs.models.assets import warehouse_dbt_models
 from orchestration.defs.models.sensors import automation_sensor
 from orchestration.defs.monitoring.sensors import freshness_overdue_sensor, run_failure_alert_sensor
 from orchestration.defs.serving.assets import market_report, published_marts
-from orchestration.progress import progress_logger
+from orchestration.progress import RUN_LOGGERS
 from orchestration.shared import build_resources
 
 defs = Definitions(
@@ -47,6 +47,5 @@ defs = Definitions(
         freshness_overdue_sensor,
     ],
     resources=build_resources(),
-    # `progress` is configured only by orchestration.run; other runs log to the console.
-    loggers={"console": colored_console_logger, "progress": progress_logger},
+    loggers=RUN_LOGGERS,
 )

@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import TextIO
 
-from dagster import DagsterEventType, InitLoggerContext, logger
+from dagster import DagsterEventType, InitLoggerContext, colored_console_logger, logger
 
 STEP_LABELS = {
     "raw__sessions": "load raw/sessions",
@@ -81,3 +81,8 @@ def progress_logger(_init_context: InitLoggerContext) -> logging.Logger:
     progress = logging.Logger("progress", level=logging.DEBUG)
     progress.addHandler(ProgressHandler(sys.__stdout__ or sys.stdout))
     return progress
+
+
+# The loggers of the code location's runs: `progress` is configured only by
+# orchestration.run; other runs log to the console.
+RUN_LOGGERS = {"console": colored_console_logger, "progress": progress_logger}

@@ -6,18 +6,14 @@
   follow their inputs.
 - The freshness policies the raw tables and marts declare (the overdue sensor, in
   `defs/monitoring`, judges them against the XNYS calendar).
-- The resources: the DuckDB warehouse, the market-data settings, and the dbt CLI.
+- The resources: the DuckDB warehouse, the market-data settings, and the dbt CLI
+  (`orchestration.dbt_resource`, imported only where dbt runs).
 """
 
 import os
-import shutil
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
-from functools import cached_property
-from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -33,13 +29,10 @@ from dagster import (
     apply_freshness_policy,
     schedule,
 )
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
-from packaging.version import Version
 from pydantic import Field
 
 from ingestion.config import Settings, warehouse_path_from_env
-from orchestration.dbt_project import warehouse_dbt_project
 
 WAREHOUSE_POOL = "warehouse"
 NEW_YORK = "America/New_York"
@@ -165,25 +158,15 @@ def default_warehouse_path() -> str:
     return str(warehouse_path_from_env())
 
 
-def dbt_executable() -> str:
-    """The dbt installed beside this interpreter, so an unactivated venv still finds it."""
-    for folder in (Path(sys.prefix) / "bin", Path(sys.executable).parent):
-        if (folder / "dbt").exists():
-            return str(folder / "dbt")
-    return shutil.which("dbt") or "dbt"
-
-
-class WarehouseDbtCliResource(DbtCliResource):
-    """The dbt CLI, told its version by the installed dbt-core package.
-
-    dagster-dbt otherwise starts `dbt --version` before every invocation to learn it
-    (1.3 s here, a tenth of a nightly refresh of the default universe). The executable is
-    the one installed beside dbt-core in this environment, so the two cannot differ.
-    """
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(version("dbt-core"))
+def load_resources(
+    warehouse_path: str | None = None,
+    end_date: date | None = None,
+) -> dict[str, ConfigurableResource]:
+    """What the raw loads and their checks need: the warehouse and the market-data settings."""
+    return {
+        "warehouse": WarehouseResource(database=warehouse_path or default_warehouse_path()),
+        "market_data": MarketDataResource(end_date=end_date.isoformat() if end_date else None),
+    }
 
 
 def build_resources(
@@ -191,9 +174,13 @@ def build_resources(
     end_date: date | None = None,
 ) -> dict[str, ConfigurableResource]:
     """The resource set the code location runs with; tests pass a temporary warehouse."""
+    # Imported here: dagster-dbt and dbt-core take about 1.7 s to import, which the loads
+    # alone (orchestration.run's first run) never need.
+    from orchestration.dbt_project import warehouse_dbt_project
+    from orchestration.dbt_resource import WarehouseDbtCliResource, dbt_executable
+
     return {
-        "warehouse": WarehouseResource(database=warehouse_path or default_warehouse_path()),
-        "market_data": MarketDataResource(end_date=end_date.isoformat() if end_date else None),
+        **load_resources(warehouse_path, end_date),
         "dbt": WarehouseDbtCliResource(
             project_dir=warehouse_dbt_project, dbt_executable=dbt_executable()
         ),

@@ -69,7 +69,7 @@ def install(point: str, marker: Path) -> None:
 
 def _pause_dbt_in(model: str, marker: Path) -> None:
     """Run dbt through tests/dbt_paused.py, which stops inside `model`'s transaction."""
-    import orchestration.shared as shared
+    import orchestration.dbt_resource as dbt_resource
 
     wrapper = marker.with_name(f"dbt-paused-in-{model}")
     wrapper.write_text(
@@ -77,7 +77,7 @@ def _pause_dbt_in(model: str, marker: Path) -> None:
         encoding="utf-8",
     )
     wrapper.chmod(0o755)
-    shared.dbt_executable = lambda: str(wrapper)
+    dbt_resource.dbt_executable = lambda: str(wrapper)
 
 
 if __name__ == "__main__":

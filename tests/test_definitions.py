@@ -138,7 +138,7 @@ def test_importing_the_code_location_does_not_open_the_warehouse(tmp_path):
 def test_dbt_is_found_beside_the_interpreter_even_without_an_activated_venv():
     from pathlib import Path
 
-    from orchestration.shared import dbt_executable
+    from orchestration.dbt_resource import dbt_executable
 
     found = Path(dbt_executable())
     assert found.name == "dbt"
@@ -161,7 +161,8 @@ def test_the_dbt_step_takes_switches_and_optional_analysis_parameters():
 def test_the_dbt_resource_knows_its_version_without_asking_the_cli():
     import re
 
-    from orchestration.shared import WarehouseDbtCliResource, build_resources
+    from orchestration.dbt_resource import WarehouseDbtCliResource
+    from orchestration.shared import build_resources
 
     dbt = build_resources()["dbt"]
     assert isinstance(dbt, WarehouseDbtCliResource)

@@ -10,7 +10,7 @@ import duckdb
 import exchange_calendars as xcals
 import numpy as np
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from ingestion.paths import PROJECT_ROOT
 from tests.conftest import E2E_END, E2E_HISTORY_START, materialize_sample
@@ -184,6 +184,16 @@ def test_a_second_run_inserts_nothing_and_changes_nothing(built):
     assert _mart_checksums(path) == marts_before
 
 
+RAW_TABLES = {
+    AssetKey(["raw", table]) for table in ("earnings_estimates", "prices", "rates", "sessions")
+}
+
+
+def _materialized(instance: DagsterInstance, run_id: str) -> set[AssetKey]:
+    events = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    return {event.dagster_event.asset_key for event in events}
+
+
 def _command_line_run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m orchestration.run` on March 2024 of the sample, in a Dagster home of its own."""
     home = tmp_path / "dagster_home"
@@ -231,12 +241,11 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
         # The loads run covers the three months it loaded, each recorded as materialized.
         assert loads.tags["dagster/asset_partition_range_start"] == "2024-01-01"
         assert loads.tags["dagster/asset_partition_range_end"] == "2024-03-01"
-        assert loads.asset_selection == {
-            AssetKey(["raw", table])
-            for table in ("earnings_estimates", "prices", "rates", "sessions")
-        }
-        assert AssetKey(["marts", "divergence_daily"]) in builds.asset_selection
-        assert AssetKey(["raw", "prices"]) not in builds.asset_selection
+        assert _materialized(instance, loads.run_id) == RAW_TABLES
+        built = _materialized(instance, builds.run_id)
+        assert AssetKey(["marts", "divergence_daily"]) in built
+        assert AssetKey(["serving", "published_marts"]) in built
+        assert not built & RAW_TABLES
         months = {"2024-01-01", "2024-02-01", "2024-03-01"}
         for table in ("prices", "rates"):
             assert instance.get_materialized_partitions(AssetKey(["raw", table])) == months
@@ -300,12 +309,16 @@ def test_a_run_with_nothing_new_loads_and_checks_but_leaves_the_build_be(tmp_pat
     with DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert len(runs) == 3
-        assert runs[0].asset_selection == {
-            AssetKey(["raw", table])
-            for table in ("earnings_estimates", "prices", "rates", "sessions")
-        }
+        assert _materialized(instance, runs[0].run_id) == RAW_TABLES
         # The build's checks were never planned in the loads run: none shows as skipped.
-        assert not instance.get_run_stats(runs[0].run_id).steps_failed
+        planned = instance.all_logs(
+            runs[0].run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+        )
+        assert {event.dagster_event.event_specific_data.asset_key for event in planned} == {
+            AssetKey(["raw", "prices"]),
+            AssetKey(["raw", "rates"]),
+            AssetKey(["raw", "earnings_estimates"]),
+        }
 
     # A new session is something new: the next run builds it.
     later = _command_line_run(tmp_path, SAMPLE_END_DATE="2024-04-02")
