@@ -296,9 +296,11 @@ def _run_spark(
 
 
 def run_e2e(workdir: Path, repeat: int, say: Say) -> dict[str, Any]:
-    """`make run` and a nightly refresh_all_job on the default universe, `repeat` times."""
+    """`make run`, a nightly refresh_all_job and one more with nothing new, on the default
+    universe, `repeat` times."""
     sessions = data.last_sessions(END_DATE.replace(year=END_DATE.year - 1), END_DATE, 2)
     cold, night = Measure("e2e_make_run"), Measure("e2e_nightly")
+    again = Measure("e2e_nothing_new")
     for number in range(repeat):
         folder = str(workdir / "e2e" / f"run_{number}")
         say(f"e2e: make run, {number + 1}/{repeat}")
@@ -312,12 +314,17 @@ def run_e2e(workdir: Path, repeat: int, say: Say) -> dict[str, Any]:
                 {"step": "e2e", "phase": "nightly", "folder": folder, "end": str(sessions[1])}
             )
             night.add(out)
-            say(f"e2e: nightly {out['seconds']:.1f} s")
+            say(f"e2e: nightly {out['seconds']:.1f} s; the same again, nothing new")
+            out = run_step(
+                {"step": "e2e", "phase": "again", "folder": folder, "end": str(sessions[1])}
+            )
+            again.add(out)
+            say(f"e2e: nothing new {out['seconds']:.1f} s")
         except StepError as exc:
             say(f"e2e: FAILED, {str(exc)[:300]}")
             cold.fail(str(exc))
             break
-    return {"measures": {m.name: m.as_dict() for m in (cold, night)}}
+    return {"measures": {m.name: m.as_dict() for m in (cold, night, again)}}
 
 
 def clean_size(workdir: Path, size: Size) -> None:

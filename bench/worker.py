@@ -241,7 +241,8 @@ def _e2e_env(folder: Path, end: str) -> dict[str, str]:
 
 def e2e(spec: dict[str, Any]) -> dict[str, Any]:
     """`make run` on the default universe (dbt parse, then refresh_all_job) into an empty
-    folder (cold), or refresh_all_job again one session later (nightly)."""
+    folder (cold), refresh_all_job again one session later (nightly), or again with the same
+    last session (again: nothing new)."""
     from ingestion.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
     folder = Path(spec["folder"])
