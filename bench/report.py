@@ -21,6 +21,7 @@ PLOT_SERIES = (
     ("polars_long", "polars (lazy, long) (the same two marts)"),
     ("dbt_build_full", "dbt build --full-refresh on DuckDB (seeds, models, tests)"),
     ("spark_build_full", "the same dbt build on Spark (local[*])"),
+    ("nightly", "nightly: one session appended + dbt build"),
 )
 
 LABELS = {
