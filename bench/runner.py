@@ -159,13 +159,17 @@ def run_size(size: Size, workdir: Path, say: Say, spark: bool = True) -> dict[st
         checks += run_step(floor_spec)["checks"]
     except StepError as exc:
         checks.append({"name": "floor", "rows": 0, "ok": False, "problems": [str(exc)[:2000]]})
-    for mode in ("long", "wide"):
+    baselines = (
+        ("pandas_long", {"step": "pandas", "mode": "long"}, "pandas long"),
+        ("pandas_wide", {"step": "pandas", "mode": "wide"}, "pandas wide"),
+        ("polars_long", {"step": "polars"}, "polars long"),
+    )
+    for name, step, label in baselines:
         outs = _repeat(
-            measure(f"pandas_{mode}"),
+            measure(name),
             repeat,
-            lambda n, mode=mode: {
-                "step": "pandas",
-                "mode": mode,
+            lambda n, step=step: {
+                **step,
                 "warehouse": str(project.warehouse),
                 "verify": n == 0,
                 "pair_ids": pair_ids,
@@ -176,25 +180,8 @@ def run_size(size: Size, workdir: Path, say: Say, spark: bool = True) -> dict[st
         checks += (
             outs[0]["checks"]
             if outs
-            else [{"name": f"pandas {mode}", "rows": 0, "ok": False, "problems": ["did not run"]}]
+            else [{"name": label, "rows": 0, "ok": False, "problems": ["did not run"]}]
         )
-    outs = _repeat(
-        measure("polars_long"),
-        repeat,
-        lambda n: {
-            "step": "polars",
-            "warehouse": str(project.warehouse),
-            "verify": n == 0,
-            "pair_ids": pair_ids,
-        },
-        say,
-        "load_seconds",
-    )
-    checks += (
-        outs[0]["checks"]
-        if outs
-        else [{"name": "polars long", "rows": 0, "ok": False, "problems": ["did not run"]}]
-    )
     raced_dbt = Measure(
         "dbt_raced_marts",
         [_sum(o["nodes"], raced) for o in run_outs],

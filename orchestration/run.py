@@ -21,7 +21,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,6 +131,26 @@ class Runs:
 
     results: list[JobExecutionResult] = field(default_factory=list)
 
+    def execute(
+        self,
+        instance: DagsterInstance,
+        job: Callable[[], JobDefinition],
+        run_config: dict[str, object],
+        tags: dict[str, str],
+        asset_selection: list[AssetKey] | None = None,
+    ) -> None:
+        """Run `job` in this process, recorded in `instance`, and keep its result."""
+        self.results.append(
+            execute_job(
+                reconstructable(job),
+                instance=instance,
+                run_config=run_config,
+                raise_on_error=False,
+                tags=tags,
+                asset_selection=asset_selection,
+            )
+        )
+
     @property
     def success(self) -> bool:
         return all(result.success for result in self.results)
@@ -207,26 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,
             output_to(log),
         ):
-            runs.results.append(
-                execute_job(
-                    reconstructable(loads),
-                    instance=instance,
-                    run_config=run_config,
-                    raise_on_error=False,
-                    tags={**partition_tags(first, last), **run_tags()},
-                )
-            )
+            runs.execute(instance, loads, run_config, {**partition_tags(first, last), **run_tags()})
             if runs.success and (forced or not (unchanged := nothing_new(warehouse, serving))):
-                runs.results.append(
-                    execute_job(
-                        reconstructable(build),
-                        instance=instance,
-                        run_config=build_config,
-                        raise_on_error=False,
-                        tags=run_tags(),
-                        asset_selection=built_assets(),
-                    )
-                )
+                runs.execute(instance, build, build_config, run_tags(), built_assets())
             seconds = time.monotonic() - started
     print_summary(warehouse, runs.status(args.job), seconds, since=started_at)
     if unchanged is not None:
