@@ -11,9 +11,9 @@ same tables. `--rebuild` makes it anyway. The runs go through the Dagster instan
 DAGSTER_HOME, so they are recorded and show up later in the UI.
 
 The terminal gets one line per step as it ends (with its time, any check that did not
-pass, a failed step's error in full), then the summary; Dagster's and
-dbt's whole log goes to `$DAGSTER_HOME/logs/<job>-<time>.log`. With VERBOSE=1 that log
-streams to the terminal instead.
+pass, a failed step's error in full), then the summary; Dagster's and dbt's whole log goes
+to `$DAGSTER_HOME/logs/<job>-<time>.log`. With VERBOSE=1 that log streams to the terminal
+instead.
 """
 
 import argparse
