@@ -25,6 +25,8 @@ def run_dbt(
     the variables it reads."""
     env = {
         **os.environ,
+        # as the pipeline's dbt step: dbt.log at info (orchestration.dbt_environment)
+        "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE") or "info",
         **(env or {}),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -46,6 +46,28 @@ def keep_partial_parse(run_target: Path, project_target: Path | None = None) -> 
     os.replace(partial, kept)
 
 
+KEPT_RUN_TARGETS = 10
+"""Per-invocation target folders kept beside the project's, newest first (logs, compiled
+SQL and run_results.json of the last builds); the older ones are removed."""
+
+
+def prune_run_targets(run_target: Path, keep: int = KEPT_RUN_TARGETS) -> list[Path]:
+    """Remove all but the `keep` newest target folders of the invocations of the same op as
+    `run_target` (dagster-dbt names them `<op>-<run id>-<random>`), never `run_target`
+    itself; returns the folders removed."""
+    prefix = run_target.name.split("-", 1)[0] + "-"
+    siblings = [
+        folder
+        for folder in run_target.parent.iterdir()
+        if folder.is_dir() and folder.name.startswith(prefix) and folder != run_target
+    ]
+    siblings.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)
+    removed = siblings[max(keep - 1, 0) :]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 def dbt_asset_key(dbt_resource_props: Mapping[str, Any]) -> AssetKey:
     """A model's, seed's or snapshot's key: [schema, name], e.g. marts/divergence_daily."""
     return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])

@@ -32,7 +32,10 @@ def test_dbt_gets_the_lake_and_a_java_runtime_only_for_spark(tmp_path):
     assert dbt_environment(warehouse, {}) == {
         "WAREHOUSE_PATH": str(warehouse),
         "WAREHOUSE_ENGINE": "duckdb",
+        "DBT_LOG_LEVEL_FILE": "info",
     }
+    asked = dbt_environment(warehouse, {"DBT_LOG_LEVEL_FILE": "debug"})
+    assert asked["DBT_LOG_LEVEL_FILE"] == "debug"
     spark = dbt_environment(warehouse, {"WAREHOUSE_ENGINE": "spark", "JAVA_HOME": "/opt/java"})
     assert spark["LAKE_DIR"] == str(tmp_path / "lake")
     assert spark["JAVA_HOME"] == "/opt/java"

@@ -1,12 +1,14 @@
 """A run's dbt partial parse is kept for the next run: one made with another warehouse
-path (a test's, a benchmark's) must not leave every later run parsing in full."""
+path (a test's, a benchmark's) must not leave every later run parsing in full. Of the
+per-run target folders, only the newest are kept."""
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from orchestration.dbt_project import PARTIAL_PARSE, keep_partial_parse
+from orchestration.dbt_project import PARTIAL_PARSE, keep_partial_parse, prune_run_targets
 from tests.dbt_cli import run_dbt, target_path
 
 pytestmark = pytest.mark.slow
@@ -50,3 +52,33 @@ def test_a_run_that_wrote_no_partial_parse_leaves_the_kept_one(tmp_path):
     (kept / PARTIAL_PARSE).write_bytes(b"earlier")
     keep_partial_parse(tmp_path / "empty_run", kept)
     assert (kept / PARTIAL_PARSE).read_bytes() == b"earlier"
+
+
+def test_only_the_newest_run_target_folders_are_kept(tmp_path):
+    target = tmp_path / "target"
+    (target / "compiled").mkdir(parents=True)
+    (target / "manifest.json").write_text("{}")
+    (target / "other_op-1234567-aaaaaaa").mkdir()
+    for number in range(12):
+        folder = target / f"warehouse_dbt_models-{number:07d}-bbbbbbb"
+        folder.mkdir()
+        (folder / "dbt.log").write_text("a build's log")
+        os.utime(folder, (1_000_000 + number, 1_000_000 + number))
+    current = target / "warehouse_dbt_models-current-ccccccc"
+    current.mkdir()
+    os.utime(current, (0, 0))  # the folder of the build that prunes stays, whatever its age
+
+    removed = prune_run_targets(current, keep=4)
+
+    assert sorted(folder.name for folder in removed) == [
+        f"warehouse_dbt_models-{number:07d}-bbbbbbb" for number in range(9)
+    ]
+    assert sorted(path.name for path in target.iterdir()) == [
+        "compiled",
+        "manifest.json",
+        "other_op-1234567-aaaaaaa",
+        "warehouse_dbt_models-0000009-bbbbbbb",
+        "warehouse_dbt_models-0000010-bbbbbbb",
+        "warehouse_dbt_models-0000011-bbbbbbb",
+        "warehouse_dbt_models-current-ccccccc",
+    ]

@@ -13,7 +13,12 @@ from pydantic import Field
 
 from orchestration.build_inputs import fingerprint, record
 from orchestration.dbt_environment import dbt_environment, environment
-from orchestration.dbt_project import dbt_asset_key, keep_partial_parse, warehouse_dbt_project
+from orchestration.dbt_project import (
+    dbt_asset_key,
+    keep_partial_parse,
+    prune_run_targets,
+    warehouse_dbt_project,
+)
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL, with_freshness_policy
 from serving.lake_tables import mirror_lake_tables
 
@@ -131,6 +136,7 @@ def warehouse_dbt_models(
             keep_partial_parse(invocation.target_path)
         except OSError as error:  # a later run parses in full; the build itself stands
             context.log.warning(f"dbt's partial parse was not kept for the next run: {error}")
+        prune_run_targets(invocation.target_path)
     if variables["WAREHOUSE_ENGINE"] == "spark":
         # Spark built the marts as Parquet in the lake: the serving publication reads them
         # from the warehouse file, as on DuckDB, once every node and test passed.
