@@ -1,4 +1,5 @@
-"""dbt run as a user runs it, on a warehouse of the test's own, from the project folder."""
+"""dbt run as a user runs it, on a warehouse of the test's own, from the project folder,
+with the variables the pipeline's dbt step sets (orchestration.dbt_environment)."""
 
 import os
 import subprocess
@@ -6,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ingestion.paths import PROJECT_ROOT
+from orchestration.dbt_environment import dbt_environment
 
 DBT = str(Path(sys.prefix) / "bin" / "dbt")
 
@@ -33,7 +35,7 @@ def run_dbt(
             *args,
         ],
         cwd=PROJECT_ROOT / "dbt_project",
-        env={**os.environ, "WAREHOUSE_PATH": str(warehouse)},
+        env={**os.environ, **dbt_environment(warehouse)},
         capture_output=True,
         text=True,
         timeout=600,
