@@ -7,6 +7,7 @@ The manifest comes from `dbt parse` (Makefile, tests) or, under `dagster dev`, f
 import json
 import os
 import shutil
+import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,21 +49,37 @@ def keep_partial_parse(run_target: Path, project_target: Path | None = None) -> 
 
 KEPT_RUN_TARGETS = 10
 """Per-invocation target folders kept beside the project's, newest first (logs, compiled
-SQL and run_results.json of the last builds); the older ones are removed."""
+SQL and run_results.json of the last builds); older ones are removed once a day old."""
+
+RUN_TARGET_MIN_AGE_SECONDS = 24 * 3600
+"""A folder younger than this may still be in use: the project's target folder is shared
+by every process building it (another Dagster home, a test, the UI's runs), and a
+folder's time is its start's while dbt writes inside it."""
 
 
-def prune_run_targets(run_target: Path, keep: int = KEPT_RUN_TARGETS) -> list[Path]:
-    """Remove all but the `keep` newest target folders of the invocations of the same op as
-    `run_target` (dagster-dbt names them `<op>-<run id>-<random>`), never `run_target`
-    itself; returns the folders removed."""
+def prune_run_targets(
+    run_target: Path, keep: int = KEPT_RUN_TARGETS, now: float | None = None
+) -> list[Path]:
+    """Remove the target folders of the invocations of the same op as `run_target`
+    (dagster-dbt names them `<op>-<run id>-<random>`) that are older than a day and not
+    among the `keep` newest, `run_target` counted; returns the folders removed."""
+    now = time.time() if now is None else now
     prefix = run_target.name.split("-", 1)[0] + "-"
-    siblings = [
+    aged: list[tuple[float, Path]] = []
+    for folder in run_target.parent.iterdir():
+        if folder == run_target or not folder.name.startswith(prefix):
+            continue
+        try:
+            if folder.is_dir():
+                aged.append((folder.stat().st_mtime, folder))
+        except OSError:  # removed meanwhile by another build's pruning
+            continue
+    aged.sort(reverse=True)
+    removed = [
         folder
-        for folder in run_target.parent.iterdir()
-        if folder.is_dir() and folder.name.startswith(prefix) and folder != run_target
+        for mtime, folder in aged[max(keep - 1, 0) :]
+        if now - mtime > RUN_TARGET_MIN_AGE_SECONDS
     ]
-    siblings.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)
-    removed = siblings[max(keep - 1, 0) :]
     for folder in removed:
         shutil.rmtree(folder, ignore_errors=True)
     return removed

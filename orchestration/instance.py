@@ -7,14 +7,20 @@ connection checkpoints the WAL into the database and deletes it: 12-16 ms per ev
 about 1.5 ms on a connection that stays open. A nightly refresh stores some 700 events
 (each dbt test is three), most of them while dbt waits for its output to be read.
 
-Two things depended on the close, and keep working:
-- the UI follows a running job's log by watching the run's `.db` file change, which now
-  happens only at checkpoints: the watcher here also follows the `-wal` file, where
-  every commit lands;
-- `wipe` deletes the shard files: the open connections are closed first.
+What depended on the close keeps working:
+- the UI follows a running job's log by watching the run's `.db` file change, which with
+  an open connection happens only at checkpoints: after each commit the file's times are
+  touched, which the watch sees once the commit is readable;
+- `wipe` deletes the shard files: the connections are closed first, under the lock that
+  every use of a connection takes;
+- a forked process must not use its parent's SQLite connections: they are closed before
+  a fork, and a child that finds engines of another process drops them.
 """
 
+import contextlib
 import os
+import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,39 +28,29 @@ from typing import Any
 
 import yaml
 from dagster import DagsterInstance
+from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.ref import InstanceRef
-from dagster._core.storage.event_log.base import EventHandlerFn
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
-    SqliteEventLogStorageWatchdog,
 )
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from watchdog.events import FileSystemEvent
 
 OPEN_SHARDS = 8
 """Engines kept open at once: the index and the few runs a process writes or follows."""
 
+_storages: "weakref.WeakSet[OpenSqliteEventLogStorage]" = weakref.WeakSet()
 
-class _RunLogWatchdog(SqliteEventLogStorageWatchdog):
-    """Dagster's watcher of one run's log, told of commits to the WAL file as well."""
 
-    def __init__(
-        self,
-        event_log_storage: SqliteEventLogStorage,
-        run_id: str,
-        callback: EventHandlerFn,
-        cursor: str | None,
-    ) -> None:
-        super().__init__(event_log_storage, run_id, callback, cursor)
-        self._patterns = [self._log_path, self._log_path + "-wal"]
+def _close_before_fork() -> None:
+    for storage in list(_storages):
+        storage.close_connections()
 
-    def on_modified(self, event: FileSystemEvent) -> None:
-        if event.src_path in self._patterns:
-            self._process_log()
+
+os.register_at_fork(before=_close_before_fork)
 
 
 class OpenSqliteEventLogStorage(SqliteEventLogStorage):
@@ -64,6 +60,9 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
         super().__init__(base_dir, inst_data)
+        # Reentrant, so that `wipe` can hold it while Dagster's wipe connects again.
+        self._db_lock = threading.RLock()
+        _storages.add(self)
 
     @classmethod
     def from_config_value(
@@ -73,10 +72,8 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _engine(self, shard: str) -> Engine:
         if self._engines_pid != os.getpid():
-            # a forked child must not share its parent's SQLite connections
-            for engine in self._engines.values():
-                engine.dispose(close=False)
-            self._engines.clear()
+            # started by a fork that bypassed the handler: forget the parent's connections
+            self._engines = OrderedDict()
             self._engines_pid = os.getpid()
         engine = self._engines.get(shard)
         if engine is not None:
@@ -102,29 +99,30 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
             yield conn
 
-    def _close_engines(self) -> None:
+    def close_connections(self) -> None:
+        """Close every open connection; the next use opens them again."""
         with self._db_lock:
-            for engine in self._engines.values():
-                engine.dispose()
-            self._engines.clear()
+            if self._engines_pid == os.getpid():
+                for engine in self._engines.values():
+                    engine.dispose()
+            self._engines = OrderedDict()
+            self._engines_pid = os.getpid()
 
-    def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
-        super().watch(run_id, cursor, callback)
-        # Dagster's watchdog follows the .db file only: swap in one that follows the WAL too.
-        default, watch = self._watchers[run_id][callback]
-        assert self._obs is not None
-        self._obs.remove_handler_for_watch(default, watch)
-        watchdog = _RunLogWatchdog(self, run_id, callback, cursor)
-        self._obs.add_handler_for_watch(watchdog, watch)
-        self._watchers[run_id][callback] = (watchdog, watch)
+    def store_event(self, event: EventLogEntry) -> None:
+        super().store_event(event)
+        # The commit went to the -wal file, and the watch of the UI follows the .db file:
+        # touching it now, with the commit readable, tells the watch (Dagster's close did).
+        with contextlib.suppress(OSError):  # no run shard (a runless event): none to follow
+            os.utime(self.path_for_shard(event.run_id))
 
     def wipe(self) -> None:
-        self._close_engines()
-        super().wipe()
+        with self._db_lock:
+            self.close_connections()
+            super().wipe()
 
     def dispose(self) -> None:
         super().dispose()
-        self._close_engines()
+        self.close_connections()
 
 
 class OpenSqliteStorage(DagsterSqliteStorage):

@@ -7,6 +7,8 @@ would) reads and follows the run's log.
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -50,9 +52,19 @@ def test_the_project_instance_stores_its_event_log_where_dagster_does(home: Path
             assert latest.dagster_event.asset_key == AssetKey(["raw", "prices"])
 
 
+WRITER = """
+import sys
+from dagster import DagsterInstance
+with DagsterInstance.from_config(sys.argv[1]) as writer:
+    for number in range(3):
+        writer.report_engine_event(f"live {number}", run_id=sys.argv[2], job_name="job")
+"""
+
+
 def test_a_second_instance_following_a_run_is_told_of_each_new_event(home: Path) -> None:
-    """The UI follows a running job through a file watch on the run's log; with the WAL
-    kept open, commits change only the `-wal` file, which Dagster's own watch ignores."""
+    """The UI follows a running job through a file watch on the run's `.db` file; with the
+    connection kept open, a commit changes only the `-wal` file unless the storage says so.
+    The writer is another process, as a run's is."""
     told: list[EventLogEntry] = []
     last = threading.Event()
 
@@ -61,16 +73,14 @@ def test_a_second_instance_following_a_run_is_told_of_each_new_event(home: Path)
         if entry.dagster_event.message == "live 2":
             last.set()
 
-    with (
-        DagsterInstance.from_config(str(home)) as writer,
-        DagsterInstance.from_config(str(home)) as ui,
-    ):
-        writer.report_engine_event("before the watch", run_id=RUN_ID, job_name="job")
+    with DagsterInstance.from_config(str(home)) as ui:
+        ui.report_engine_event("before the watch", run_id=RUN_ID, job_name="job")
         ui.watch_event_logs(RUN_ID, None, follow)
         try:
-            for number in range(3):
-                writer.report_engine_event(f"live {number}", run_id=RUN_ID, job_name="job")
-            # the safety net only: the watch answers within milliseconds of the commit
+            subprocess.run(
+                [sys.executable, "-c", WRITER, str(home), RUN_ID], check=True, timeout=120
+            )
+            # the safety net only: the watch answers within milliseconds of each commit
             assert last.wait(60), f"the watcher was told of {len(told)} of 4 events"
         finally:
             ui.end_watch_event_logs(RUN_ID, follow)
@@ -98,9 +108,14 @@ def test_wipe_and_dispose_close_the_open_connections(home: Path) -> None:
 def test_a_forked_process_opens_its_own_connections(home: Path) -> None:
     with DagsterInstance.from_config(str(home)) as instance:
         instance.report_engine_event("parent before", run_id=RUN_ID, job_name="job")
+        storage = instance.event_log_storage
+        assert isinstance(storage, OpenSqliteEventLogStorage)
         child = os.fork()
         if child == 0:  # pragma: no cover - the child reports through its exit code
             try:
+                # nothing of the parent's: its connections were closed before the fork
+                if storage._engines:
+                    os._exit(2)
                 instance.report_engine_event("child", run_id=RUN_ID, job_name="job")
             except BaseException:
                 os._exit(1)

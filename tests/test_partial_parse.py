@@ -67,18 +67,28 @@ def test_only_the_newest_run_target_folders_are_kept(tmp_path):
     current = target / "warehouse_dbt_models-current-ccccccc"
     current.mkdir()
     os.utime(current, (0, 0))  # the folder of the build that prunes stays, whatever its age
+    # beyond the newest four but started less than a day ago: perhaps still in use
+    recent = target / "warehouse_dbt_models-recent0-ddddddd"
+    recent.mkdir()
+    os.utime(recent, (1_000_005.5, 1_000_005.5))
 
-    removed = prune_run_targets(current, keep=4)
+    removed = prune_run_targets(current, keep=4, now=1_000_005 + 24 * 3600)
 
+    # the newest four stay (current, 11, 10, 9); of the rest, 0-4 are over a day old
     assert sorted(folder.name for folder in removed) == [
-        f"warehouse_dbt_models-{number:07d}-bbbbbbb" for number in range(9)
+        f"warehouse_dbt_models-{number:07d}-bbbbbbb" for number in range(5)
     ]
     assert sorted(path.name for path in target.iterdir()) == [
         "compiled",
         "manifest.json",
         "other_op-1234567-aaaaaaa",
+        "warehouse_dbt_models-0000005-bbbbbbb",
+        "warehouse_dbt_models-0000006-bbbbbbb",
+        "warehouse_dbt_models-0000007-bbbbbbb",
+        "warehouse_dbt_models-0000008-bbbbbbb",
         "warehouse_dbt_models-0000009-bbbbbbb",
         "warehouse_dbt_models-0000010-bbbbbbb",
         "warehouse_dbt_models-0000011-bbbbbbb",
         "warehouse_dbt_models-current-ccccccc",
+        "warehouse_dbt_models-recent0-ddddddd",
     ]

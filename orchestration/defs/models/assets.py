@@ -136,7 +136,10 @@ def warehouse_dbt_models(
             keep_partial_parse(invocation.target_path)
         except OSError as error:  # a later run parses in full; the build itself stands
             context.log.warning(f"dbt's partial parse was not kept for the next run: {error}")
-        prune_run_targets(invocation.target_path)
+        try:
+            prune_run_targets(invocation.target_path)
+        except OSError as error:  # old target folders stay for the next run to remove
+            context.log.warning(f"old dbt target folders were not removed: {error}")
     if variables["WAREHOUSE_ENGINE"] == "spark":
         # Spark built the marts as Parquet in the lake: the serving publication reads them
         # from the warehouse file, as on DuckDB, once every node and test passed.
