@@ -96,7 +96,7 @@ def test_every_dbt_data_test_is_an_asset_check():
         node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
     }
     dbt_checks = {key.name for key in warehouse_dbt_models.check_keys}
-    assert len(data_tests) == 141
+    assert len(data_tests) == 74
     assert dbt_checks == data_tests
     attached = {key.name: key.asset_key.to_user_string() for key in warehouse_dbt_models.check_keys}
     assert attached["assert_run_ranks_and_current_runs_hold"] == "marts/outperformance_streaks"

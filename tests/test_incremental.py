@@ -249,14 +249,14 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(held_back
         )
     scoped = run_dbt(warehouse, tmp_path, "test", "-s", "divergence_daily")
     assert scoped.returncode != 0
-    assert "expression_is_true_divergence_daily" in scoped.stdout
+    assert "row_rules_divergence_daily" in scoped.stdout
     assert "Got 1 result" in scoped.stdout
 
     # ... and stays pending: the next nightly build, with no new session, checks it again
     # and fails again rather than moving on.
     again = run_dbt(warehouse, tmp_path, "build")
     assert again.returncode != 0
-    assert "expression_is_true_divergence_daily" in again.stdout
+    assert "row_rules_divergence_daily" in again.stdout
     assert pending_from(warehouse) == "2024-04-01"
 
     # Running only some of a model's tests verifies nothing.

@@ -473,9 +473,9 @@ def _dbt_range(folder: str, model: str, column: str) -> dict:
     [path] = (DBT_PROJECT_DIR / "models" / "staging" / folder).glob("_*__models.yml")
     models = {m["name"]: m for m in yaml.safe_load(path.read_text(encoding="utf-8"))["models"]}
     [ranges] = [
-        t["in_ranges"]["arguments"]["ranges"]
+        t["row_rules"]["arguments"]["ranges"]
         for t in models[model]["data_tests"]
-        if isinstance(t, dict) and "in_ranges" in t
+        if isinstance(t, dict) and "row_rules" in t
     ]
     return ranges[column]
 
