@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ingestion.paths import PROJECT_ROOT
 from orchestration.dbt_environment import dbt_environment
+from orchestration.dbt_project import seed_partial_parse
 
 DBT = str(Path(sys.prefix) / "bin" / "dbt")
 
@@ -20,7 +21,11 @@ def target_path(folder: Path) -> Path:
 def run_dbt(
     warehouse: Path, folder: Path, command: str, *args: str, quiet: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """One dbt command against `warehouse`; artifacts and logs go under `folder`."""
+    """One dbt command against `warehouse`; artifacts and logs go under `folder`, the
+    project's partial parse with them (as the pipeline's dbt step does)."""
+    variables = dbt_environment(warehouse)
+    if variables["WAREHOUSE_ENGINE"] == "duckdb":
+        seed_partial_parse(target_path(folder), variables["WAREHOUSE_PATH"])
     return subprocess.run(
         [
             DBT,
@@ -35,7 +40,7 @@ def run_dbt(
             *args,
         ],
         cwd=PROJECT_ROOT / "dbt_project",
-        env={**os.environ, **dbt_environment(warehouse)},
+        env={**os.environ, **variables},
         capture_output=True,
         text=True,
         timeout=600,

@@ -17,6 +17,8 @@ from orchestration.dbt_project import (
     dbt_asset_key,
     keep_partial_parse,
     prune_run_targets,
+    run_target_path,
+    seed_partial_parse,
     warehouse_dbt_project,
 )
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL, with_freshness_policy
@@ -128,7 +130,10 @@ def warehouse_dbt_models(
             arguments.append("--full-refresh")
         if dbt_vars := config.dbt_vars():
             arguments += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
-        invocation = dbt.cli(arguments, context=context)
+        run_target = run_target_path(context)
+        if variables["WAREHOUSE_ENGINE"] == "duckdb":
+            seed_partial_parse(run_target, variables["WAREHOUSE_PATH"])
+        invocation = dbt.cli(arguments, context=context, target_path=run_target)
     try:
         yield from invocation.stream()
     finally:
