@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ingestion.paths import PROJECT_ROOT
 from orchestration.dbt_environment import dbt_environment
-from orchestration.dbt_project import seed_partial_parse
+from orchestration.dbt_project import dbt_target_folder
+from orchestration.partial_parse import seed_partial_parse
 
 DBT = str(Path(sys.prefix) / "bin" / "dbt")
 
@@ -25,7 +26,7 @@ def run_dbt(
     project's partial parse with them (as the pipeline's dbt step does)."""
     variables = dbt_environment(warehouse)
     if variables["WAREHOUSE_ENGINE"] == "duckdb":
-        seed_partial_parse(target_path(folder), variables["WAREHOUSE_PATH"])
+        seed_partial_parse(target_path(folder), dbt_target_folder(), variables["WAREHOUSE_PATH"])
     return subprocess.run(
         [
             DBT,

@@ -11,12 +11,14 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from orchestration.dbt_project import (
+from orchestration.dbt_project import prune_run_targets
+from orchestration.partial_parse import (
     PARSES_BY_DATABASE,
     PARTIAL_PARSE,
+    duckdb_database,
     duckdb_profile_hash,
     keep_partial_parse,
-    prune_run_targets,
+    profile_path,
     seed_partial_parse,
 )
 from tests.dbt_cli import run_dbt, target_path
@@ -61,9 +63,13 @@ def _profile_hash(target: Path) -> str:
     return state["state_check"]["profile_hash"]["checksum"]
 
 
-def _relations(folder: Path) -> dict[str, str]:
+def _nodes(folder: Path) -> dict[str, dict]:
+    """The parsed nodes of the manifest dbt wrote, without the time each was parsed."""
     manifest = json.loads((target_path(folder) / "manifest.json").read_text())
-    return {uid: node["relation_name"] for uid, node in manifest["nodes"].items()}
+    return {
+        uid: {key: value for key, value in node.items() if key != "created_at"}
+        for uid, node in manifest["nodes"].items()
+    }
 
 
 def test_a_partial_parse_is_made_valid_for_another_file_of_the_same_name(tmp_path):
@@ -75,37 +81,92 @@ def test_a_partial_parse_is_made_valid_for_another_file_of_the_same_name(tmp_pat
     _parse(first, tmp_path / "first_run", None)
     # the hash dbt itself recorded for that file is the one computed without dbt
     assert _profile_hash(target_path(tmp_path / "first_run")) == duckdb_profile_hash(str(first))
-    keep_partial_parse(target_path(tmp_path / "first_run"), kept)
+    keep_partial_parse(target_path(tmp_path / "first_run"), kept, str(first))
+    record = json.loads((kept / PARSES_BY_DATABASE / "warehouse.json").read_text())
+    assert record["path"] == str(first)
 
     # copied as it is, it makes dbt parse the whole project for the second file...
     assert FULL_PARSE in _parse(second, tmp_path / "plain_copy", kept / PARTIAL_PARSE)
-    # ... seeded for that file, dbt starts from it, and parses the same nodes
-    assert seed_partial_parse(target_path(tmp_path / "seeded"), str(second), kept)
+    # ... seeded for that file, dbt starts from it and ends with the nodes of a full parse
+    assert seed_partial_parse(target_path(tmp_path / "seeded"), kept, str(second))
     assert FULL_PARSE not in _parse(second, tmp_path / "seeded", None)
-    assert _relations(tmp_path / "seeded") == _relations(tmp_path / "plain_copy")
+    assert _nodes(tmp_path / "seeded") == _nodes(tmp_path / "plain_copy")
     assert _profile_hash(target_path(tmp_path / "seeded")) == duckdb_profile_hash(str(second))
 
-    # the project's parse was left by another database's build (here: unreadable): the
-    # one kept under this database's name serves, and with neither dbt parses in full
-    (kept / PARTIAL_PARSE).write_bytes(b"not a parse")
-    assert seed_partial_parse(target_path(tmp_path / "by_name"), str(second), kept)
-    (kept / PARSES_BY_DATABASE / "warehouse.msgpack").unlink()
-    assert not seed_partial_parse(target_path(tmp_path / "none_left"), str(second), kept)
-    keep_partial_parse(target_path(tmp_path / "first_run"), kept)
 
-    # another file name is another database in every node: dbt is left to parse it
-    other = target_path(tmp_path / "other_name")
-    assert not seed_partial_parse(other, str(tmp_path / "other.duckdb"), kept)
-    assert not other.exists()
-    # and a folder that already has a partial parse keeps it
-    assert not seed_partial_parse(target_path(tmp_path / "seeded"), str(first), kept)
+def test_only_a_parse_made_with_this_profile_for_a_file_of_that_name_is_seeded(tmp_path):
+    kept = tmp_path / "project_target"
+    kept.mkdir()
+    run = tmp_path / "run" / "target"
+    run.mkdir(parents=True)
+    first = str(tmp_path / "first" / "warehouse.duckdb")
+    state = {
+        "nodes": {"model.x.a": {"database": "warehouse"}},
+        "state_check": {"profile_hash": {"name": "sha256", "checksum": ""}},
+    }
+
+    def kept_from(path: str, checksum: str) -> None:
+        state["state_check"]["profile_hash"]["checksum"] = checksum
+        (run / PARTIAL_PARSE).write_bytes(msgpack.packb(state))
+        keep_partial_parse(run, kept, path)
+
+    def seeded(name: str, path: str) -> dict | None:
+        target = tmp_path / name
+        if not seed_partial_parse(target, kept, path):
+            assert not target.exists()
+            return None
+        return msgpack.unpackb((target / PARTIAL_PARSE).read_bytes(), strict_map_key=False)
+
+    second = str(tmp_path / "second" / "warehouse.duckdb")
+    kept_from(first, duckdb_profile_hash(first))
+    assert seeded("same_name", second) == {
+        **state,
+        "state_check": {
+            "profile_hash": {"name": "sha256", "checksum": duckdb_profile_hash(second)}
+        },
+    }
+    # another name is another database in every node; none was kept for it
+    assert seeded("other_name", str(tmp_path / "other.duckdb")) is None
+    # a folder that has a partial parse keeps it
+    (tmp_path / "has_one").mkdir()
+    (tmp_path / "has_one" / PARTIAL_PARSE).write_bytes(b"dbt's own")
+    assert not seed_partial_parse(tmp_path / "has_one", kept, second)
+    assert (tmp_path / "has_one" / PARTIAL_PARSE).read_bytes() == b"dbt's own"
+
+    # made with other connection settings: its hash is not its path's, so it stays unused
+    kept_from(first, duckdb_profile_hash(first + ".other"))
+    assert seeded("other_settings", second) is None
+    # a kept file that is not a parse, or a parse whose record is gone, is not used
+    kept_from(first, duckdb_profile_hash(first))
+    (kept / PARSES_BY_DATABASE / "warehouse.msgpack").write_bytes(b"not a parse")
+    assert seeded("unreadable", second) is None
+    kept_from(first, duckdb_profile_hash(first))
+    (kept / PARSES_BY_DATABASE / "warehouse.json").unlink()
+    assert seeded("no_record", second) is None
+
+    # a run that wrote something other than a parse leaves the kept one as it was
+    kept_from(first, duckdb_profile_hash(first))
+    before = (kept / PARTIAL_PARSE).read_bytes()
+    (run / PARTIAL_PARSE).write_bytes(msgpack.packb(state)[:-3])  # cut short
+    with pytest.raises(ValueError, match="incomplete input"):
+        keep_partial_parse(run, kept, first)
+    assert (kept / PARTIAL_PARSE).read_bytes() == before
+    assert not [path.name for path in kept.rglob("*.tmp")]
+
+
+def test_the_path_and_database_dbt_duckdb_derive_from_warehouse_path():
+    assert profile_path("/srv/w/warehouse.duckdb") == "/srv/w/warehouse.duckdb"
+    assert profile_path("data/warehouse.duckdb") == "../data/warehouse.duckdb"
+    assert duckdb_database("../data/warehouse.duckdb") == "warehouse"
+    assert duckdb_database("/srv/my.db.duckdb") == "my"
+    assert duckdb_database("/srv/.hidden.duckdb") == "hidden"
 
 
 def test_a_run_that_wrote_no_partial_parse_leaves_the_kept_one(tmp_path):
     kept = tmp_path / "project_target"
     kept.mkdir()
     (kept / PARTIAL_PARSE).write_bytes(b"earlier")
-    keep_partial_parse(tmp_path / "empty_run", kept)
+    keep_partial_parse(tmp_path / "empty_run", kept, str(tmp_path / "warehouse.duckdb"))
     assert (kept / PARTIAL_PARSE).read_bytes() == b"earlier"
 
 

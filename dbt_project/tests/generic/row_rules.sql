@@ -6,7 +6,8 @@
     not_null:        columns that must have a value ('<column> is null')
     ranges:          column -> {min_value, max_value, inclusive (default true)}, either
                      bound optional; nulls pass ('<column> out of range')
-    accepted_values: column -> the values it may take; nulls pass ('<column> not accepted')
+    accepted_values: column -> the values it may take, compared as quoted literals as
+                     dbt's accepted_values does; nulls pass ('<column> not accepted')
     rules:           name -> a boolean SQL expression that must be true, or
                      {expression, where, description}: checked only on rows where `where`
                      holds; false or null fails ('<name>') -#}
@@ -16,6 +17,9 @@
     {%- do failures.append((column ~ ' is null', column ~ ' is null')) -%}
 {%- endfor -%}
 {%- for column, bounds in ranges.items() -%}
+    {%- if bounds.get('min_value') is none and bounds.get('max_value') is none -%}
+        {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": the range of " ~ column ~ " has no bound") }}
+    {%- endif -%}
     {%- set inclusive = bounds.get('inclusive', true) -%}
     {%- set outside = [] -%}
     {%- if bounds.get('min_value') is not none -%}
@@ -29,7 +33,10 @@
 {%- for column, values in accepted_values.items() -%}
     {%- set literals = [] -%}
     {%- for value in values -%}
-        {%- do literals.append("'" ~ (value | string | replace("'", "''")) ~ "'" if value is string else value | string) -%}
+        {%- if value is none or "'" in value | string or "\\" in value | string -%}
+            {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": accepted value " ~ value ~ " of " ~ column ~ " is null or has a quote or backslash, which DuckDB and Spark read differently") }}
+        {%- endif -%}
+        {%- do literals.append("'" ~ value ~ "'") -%}
     {%- endfor -%}
     {%- do failures.append((column ~ ' not accepted', '(' ~ column ~ ' not in (' ~ literals | join(', ') ~ '))')) -%}
 {%- endfor -%}

@@ -15,12 +15,12 @@ from orchestration.build_inputs import fingerprint, record
 from orchestration.dbt_environment import dbt_environment, environment
 from orchestration.dbt_project import (
     dbt_asset_key,
-    keep_partial_parse,
+    dbt_target_folder,
     prune_run_targets,
     run_target_path,
-    seed_partial_parse,
     warehouse_dbt_project,
 )
+from orchestration.partial_parse import keep_partial_parse, seed_partial_parse
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL, with_freshness_policy
 from serving.lake_tables import mirror_lake_tables
 
@@ -130,16 +130,21 @@ def warehouse_dbt_models(
             arguments.append("--full-refresh")
         if dbt_vars := config.dbt_vars():
             arguments += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+        # dbt parses only what changed since the last build of a file of this name
+        # (orchestration.partial_parse); on Spark, since the last build of all.
+        duckdb_path = (
+            variables["WAREHOUSE_PATH"] if variables["WAREHOUSE_ENGINE"] == "duckdb" else None
+        )
         run_target = run_target_path(context)
-        if variables["WAREHOUSE_ENGINE"] == "duckdb":
-            seed_partial_parse(run_target, variables["WAREHOUSE_PATH"])
+        if duckdb_path is not None:
+            seed_partial_parse(run_target, dbt_target_folder(), duckdb_path)
         invocation = dbt.cli(arguments, context=context, target_path=run_target)
     try:
         yield from invocation.stream()
     finally:
         try:
-            keep_partial_parse(invocation.target_path)
-        except OSError as error:  # a later run parses in full; the build itself stands
+            keep_partial_parse(invocation.target_path, dbt_target_folder(), duckdb_path)
+        except Exception as error:  # a later run parses in full; the build itself stands
             context.log.warning(f"dbt's partial parse was not kept for the next run: {error}")
         try:
             prune_run_targets(invocation.target_path)
