@@ -2,10 +2,10 @@
 
 dbt skips most of its parse (0.8 s instead of 3-6 s here) when the target folder holds the
 `partial_parse.msgpack` of an earlier invocation made with the same profile. dagster-dbt
-gives each invocation a target folder of its own, seeded from the project's. Two things
-defeated that: the project's file was the one `dbt parse` made once, and the profile dbt
-compares includes the DuckDB file's path, so a build of any other file (a test's, the
-benchmark's, a user's second warehouse) parsed the whole project again.
+gives each invocation a target folder of its own, seeded from the project's. The profile
+dbt compares includes the DuckDB file's path, so a build of any file but the last one
+built (a test's, the benchmark's, a user's second warehouse) parsed the whole project
+again.
 
 `keep_partial_parse` puts each build's parse back, also under the name of its database
 with the path it was made for; `seed_partial_parse` gives the next build on a file of the
