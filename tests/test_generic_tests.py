@@ -1,11 +1,14 @@
-"""The project's row_rules test, on a mart with values planted to break each kind of rule:
-it fails on exactly the planted rows and names every rule each row breaks."""
+"""The project's row_rules test, on a mart with values planted to break each kind of rule,
+and its compiled SQL on hand-made rows at the bounds: it fails on exactly the planted rows
+and names every rule each row breaks."""
+
+import json
 
 import duckdb
 import pytest
 
 from tests.conftest import copy_of_built
-from tests.dbt_cli import run_dbt
+from tests.dbt_cli import run_dbt, target_path
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +77,61 @@ def test_row_rules_return_the_failing_row_whole(failures):
     rows, _stdout = failures
     [(_day, _failed, upper, ust)] = [row for row in rows if row[0] == "2023-06-01"]
     assert (upper, ust) == (99, -3)
+
+
+@pytest.fixture(scope="module")
+def prices_rules_sql(tmp_path_factory) -> str:
+    """The SQL dbt compiles for row_rules_stg_market__prices (full checks, no stored rows)."""
+    folder = tmp_path_factory.mktemp("row_rules_sql")
+    done = run_dbt(
+        folder / "warehouse.duckdb",
+        folder,
+        "compile",
+        "--select",
+        "stg_market__prices,test_name:row_rules",
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    manifest = json.loads((target_path(folder) / "manifest.json").read_text())
+    [node] = [n for n in manifest["nodes"].values() if n["name"] == "row_rules_stg_market__prices"]
+    return node["compiled_code"]
+
+
+def test_row_rules_exclusive_and_inclusive_bounds_and_a_rule_skipped_by_its_where(
+    prices_rules_sql,
+):
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as warehouse")
+    con.execute("create schema warehouse.staging")
+    con.execute(
+        "create table warehouse.staging.stg_market__prices (symbol varchar, session_date date, "
+        "open double, high double, low double, close double, price double, volume bigint, "
+        "source varchar, daily_return double)"
+    )
+    rows = [
+        ("OK", 10, 11, 9, 10.5, 10.5, 100, 0.01),
+        # low's bound is exclusive: 0 itself is out of range
+        ("LOW_ZERO", 1, 2, 0, 1.5, 1.5, 100, 0.01),
+        # volume's and daily_return's are inclusive: 0 and -0.95 pass
+        ("AT_BOUNDS", 1, 2, 0.5, 1.5, 1.5, 0, -0.95),
+        # a negative close below its low, and no price
+        ("BAD_CLOSE", 1, 2, 0.5, -1, None, 100, 0.01),
+        ("BIG_RETURN", 1, 2, 0.5, 1.5, 1.5, 100, 10.5),
+        # high below low, but without an open the high/low rule does not apply
+        ("NO_OPEN", None, 1, 2, 1.5, 1.5, 100, 0.01),
+    ]
+    con.executemany(
+        "insert into warehouse.staging.stg_market__prices values "
+        "(?, date '2024-01-02', ?, ?, ?, ?, ?, ?, 'sample', ?)",
+        rows,
+    )
+    failed = con.execute(
+        f"select symbol, failed_rules from ({prices_rules_sql}) order by symbol"
+    ).fetchall()
+    assert failed == [
+        (
+            "BAD_CLOSE",
+            "price is null, close out of range, high_and_low_bound_open_and_close",
+        ),
+        ("BIG_RETURN", "daily_return out of range"),
+        ("LOW_ZERO", "low out of range"),
+    ]
