@@ -115,6 +115,7 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "period_end 0001-01-01",
         "streak_start 0001-01-01",
         "week_ending 0001-01-01",
+        "peak_date 0001-01-01",
     }
     before = checksums(warehouse)
     untouched = {
@@ -138,6 +139,7 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "period_end None",
         "streak_start None",
         "week_ending None",
+        "peak_date None",
     }
 
     # Five new sessions arrive, and SPX is restated on three sessions of August 2023.
@@ -154,6 +156,20 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
             "where symbol = 'SPX' and session_date between '2023-08-01' and '2023-08-03'"
         ).fetchone()
     assert restated == 3
+    # ... and IWM is restated to half its price on one session of a stretch below the high
+    # of iwm_vs_qqq's rs_line, which makes that session the lowest of its period.
+    with duckdb.connect(str(warehouse)) as con:
+        dip, dip_rs_line, dip_high = con.execute(
+            "select session_date, rs_line, rs_line_high from marts.divergence_daily "
+            "where pair_id = 'iwm_vs_qqq' and session_date >= '2023-10-16' "
+            "and sessions_since_rs_high > 0 order by session_date limit 1"
+        ).fetchone()
+        con.execute(
+            "update raw.prices set open = open / 2, high = high / 2, low = low / 2, "
+            "close = close / 2, adj_close = adj_close / 2, ingested_at = now()::timestamp "
+            "where symbol = 'IWM' and session_date = ?",
+            [dip],
+        )
     dbt(warehouse, tmp_path)
     incremental = checksums(warehouse)
     incremental_contents = contents(warehouse)
@@ -163,6 +179,8 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     written = checked_from(warehouse)
     rebuilt_runs_from = written.pop("outperformance_streaks")
     assert "streak_start 2023-06-01" <= rebuilt_runs_from < "streak_start 2023-08-01"
+    # the periods from the last high of rs_line before the restatement
+    assert written.pop("relative_cycles") < "peak_date 2023-08-01"
     assert written == {
         "stg_market__prices": "session_date 2023-08-01",
         "int_pair_returns_daily": "session_date 2023-08-01",
@@ -171,6 +189,7 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         # the ISO week of the restated sessions ends on Friday 2023-08-04
         "int_pair_returns_weekly": "week_ending 2023-08-04",
         "divergence_weekly": "week_ending 2023-08-04",
+        "stock_performance_weekly": "week_ending 2023-08-04",
     }
     # Rows before the first restated session were kept, not recomputed.
     for table, expected in untouched.items():
@@ -180,7 +199,15 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
     shutil.copyfile(warehouse, full)
     dbt(full, tmp_path, "--full-refresh")
     assert_same_contents(incremental_contents, contents(full))
-    # ... and the restatement did reach the marts: SPX pairs differ from before
+    # ... and the restatements did reach the marts: the halved IWM session is the trough
+    # of its period, which starts from the high of rs_line it was below
+    cycles = incremental_contents["marts.relative_cycles"]
+    at_dip = pd.to_datetime(cycles["trough_date"]) == pd.Timestamp(dip)
+    (period,) = cycles[(cycles["pair_id"] == "iwm_vs_qqq") & at_dip].itertuples()
+    assert period.trough_rs_line == pytest.approx(dip_rs_line / 2, rel=1e-12)
+    assert period.peak_rs_line == pytest.approx(dip_high, rel=1e-12)
+    assert period.depth == pytest.approx(dip_rs_line / 2 / dip_high - 1, rel=1e-12)
+    # SPX pairs differ from before
     assert incremental["marts.divergence_daily"] != before["marts.divergence_daily"]
     # six pairs (one of them on the mag7 basket), five new sessions
     assert incremental["marts.divergence_daily"][0] == before["marts.divergence_daily"][0] + 30
@@ -192,6 +219,8 @@ def test_incremental_build_after_new_sessions_and_a_restatement_equals_a_full_bu
         "outperformance_streaks",
         "int_pair_returns_weekly",
         "divergence_weekly",
+        "relative_cycles",
+        "stock_performance_weekly",
     }
 
 

@@ -1,8 +1,28 @@
 -- Underwater periods of each pair's relative-strength line: from a high of rs_line to the
 -- first later session above it, with the lowest point in between, kept when they fell
 -- at least `min_relative_drawdown` below the high.
--- A table rebuilt whole on every build: it reads four columns of divergence_daily, and
--- the periods still open, or recovered since, change with every new session.
+-- Incremental (see macros/incremental_cycles.sql): a pair with new sessions only is
+-- rebuilt from its open stretch, kept as three rows; a restated or new pair from its last
+-- high before the change. The ranks of the kept periods are set again by a post-hook.
+-- depends_on: {{ ref('int_leg_price_points') }}
+{{
+    config(
+        materialized=history_materialization(),
+        checked_column='peak_date',
+        unique_key=['pair_id', 'peak_date'],
+        pre_hook=[
+            "{{ create_incremental_state() }}",
+            "{{ plan_cycle_rebuilds(ref('divergence_daily'), ref('pairs'), var('min_relative_drawdown')) }}",
+        ],
+        post_hook=[
+            "{{ delete_rows_not_in('pair_id', ref('pairs')) }}",
+            "{{ rerank_cycles() }}",
+            "{{ record_open_cycles(ref('divergence_daily'), ref('pairs'), var('min_relative_drawdown')) }}",
+            "{{ record_watermark_of(ref('divergence_daily')) }}",
+            "{{ record_built_legs(ref('pairs')) }}",
+        ],
+    )
+}}
 {%- set min_drawdown = var('min_relative_drawdown') %}
 {%- if min_drawdown is not number or min_drawdown is sameas true or min_drawdown is sameas false
     or min_drawdown < 0 or min_drawdown >= 1 %}
@@ -13,8 +33,7 @@
 with
 
 daily as (
-    select pair_id, session_date, rs_line, sessions_since_rs_high
-    from {{ ref('divergence_daily') }}
+    {{ cycle_rows(ref('divergence_daily')) }}
 ),
 
 -- Each new high (sessions_since_rs_high = 0) opens a stretch: the high, then the sessions

@@ -1,43 +1,104 @@
 -- Weekly performance of every stock of the instruments seed: compounded returns, returns
 -- relative to its sector ETF and to the S&P 500, drawdowns from its highs, a cross-stock
 -- ranking on the 13-week return, and the baskets it belongs to.
+-- Incremental (see macros/incremental_stock_weeks.sql): every stock's weeks from the
+-- earliest session loaded or restated since the last build, with 52 stored weeks read back.
+{{
+    config(
+        materialized=history_materialization(),
+        checked_column='week_ending',
+        unique_key=['symbol', 'week_ending'],
+        pre_hook=[
+            "{{ create_incremental_state() }}",
+            "{{ plan_stock_weeks(ref('instruments'), ref('baskets'), ref('stg_market__price_points')) }}",
+        ],
+        post_hook=[
+            "{{ record_incremental_state(ref('stg_market__price_points')) }}",
+            "{{ record_stock_dimensions(ref('instruments'), ref('baskets')) }}",
+        ],
+    )
+}}
 with
 
-instruments as (
-    select symbol, kind, role, sector from {{ ref('instruments') }}
+dimensions as (
+    {{ stock_dimensions(ref('instruments'), ref('baskets')) }}
 ),
 
-baskets as (
-    select basket_id, symbol from {{ ref('baskets') }}
+{% if is_incremental() %}
+sector_symbols as (
+    select distinct sector_symbol as symbol from dimensions where sector_symbol is not null
 ),
+
+bounds as (
+    select recompute_from from {{ stock_weeks_bounds_relation() }}
+),
+
+-- Each stock's stored weeks shortly before the recompute point, numbered back from it.
+stored_back as (
+    select
+        symbol,
+        week_ending,
+        row_number() over (partition by symbol order by week_ending desc) as weeks_back
+    from {{ this }}
+    where week_ending < (select recompute_from from bounds)
+    -- 52 weeks with room for holes in the data (a stock with fewer is read whole)
+    and week_ending >= (select recompute_from from bounds) - interval 800 day
+),
+
+stored_before as (
+    select symbol, max(price) as high_before
+    from {{ this }}
+    where week_ending < (select recompute_from from bounds)
+    group by symbol
+),
+
+read_from as (
+    select
+        dimensions.symbol,
+        case
+            when count(stored_back.week_ending) >= 52
+            then min(stored_back.week_ending)
+            else date '0001-01-01'
+        end as read_from
+    from dimensions
+    left join stored_back
+        on stored_back.symbol = dimensions.symbol
+        and stored_back.weeks_back <= 52
+    group by dimensions.symbol
+),
+
+-- rank_13w ranks the stocks of a week: for the weeks read back, the stored ranks
+stored_ranks as (
+    select stored.symbol, stored.week_ending, stored.rank_13w
+    from {{ this }} as stored
+    inner join read_from
+        on read_from.symbol = stored.symbol
+        and stored.week_ending >= read_from.read_from
+    where stored.week_ending >= (select min(read_from) from read_from)
+),
+{% endif %}
 
 weekly as (
-    select symbol, week_ending, price from {{ ref('int_prices_weekly') }}
+    select weekly.symbol, weekly.week_ending, weekly.price
+    from {{ ref('int_prices_weekly') }} as weekly
+    {% if is_incremental() %}
+    left join read_from on read_from.symbol = weekly.symbol
+    -- the stocks from their read-back weeks on; their sector ETFs and SPX whole
+    where (select recompute_from from bounds) < date '9999-12-31'
+    and (
+        weekly.week_ending >= read_from.read_from
+        or weekly.symbol = 'SPX'
+        or weekly.symbol in (select symbol from sector_symbols)
+    )
+    {% endif %}
 ),
 
 price_points as (
     select symbol, session_date, price from {{ ref('stg_market__price_points') }}
-),
-
-stocks as (
-    select symbol, sector from instruments where kind = 'stock'
-),
-
--- One ETF per sector, so an edited seed with two ETFs for a sector cannot double a row.
-sector_etfs as (
-    select sector, min(symbol) as sector_symbol
-    from instruments
-    where role = 'sector' and sector is not null
-    group by sector
-),
-
-stock_baskets as (
-    select
-        stocks.symbol,
-        coalesce({{ sorted_string_agg('baskets.basket_id', ',') }}, '') as basket_ids
-    from stocks
-    left join baskets on baskets.symbol = stocks.symbol
-    group by stocks.symbol
+    {% if is_incremental() %}
+    -- the previous calendar year's closes of the weeks recomputed
+    where year(session_date) >= year((select recompute_from from bounds)) - 1
+    {% endif %}
 ),
 
 -- Compounding n weekly returns telescopes to the price ratio over the same rows: null
@@ -61,7 +122,7 @@ year_ends as (
         year(session_date) as calendar_year,
         max_by(price, session_date) as year_end_price
     from price_points
-    where symbol in (select symbol from stocks)
+    where symbol in (select symbol from dimensions)
     group by symbol, year(session_date)
 ),
 
@@ -69,8 +130,8 @@ stock_weeks as (
     select
         stock.symbol,
         stock.week_ending,
-        stocks.sector,
-        sector_etfs.sector_symbol,
+        dimensions.sector,
+        dimensions.sector_symbol,
         stock.price,
         stock.return_1w,
         stock.return_4w,
@@ -80,12 +141,15 @@ stock_weeks as (
         spx.return_13w as spx_return_13w,
         stock.return_13w - sector_leg.return_13w as relative_to_sector_13w,
         stock.return_13w - spx.return_13w as relative_to_spx_13w,
-        stock_baskets.basket_ids
+        dimensions.basket_ids
+        {%- if is_incremental() %},
+        stored_before.high_before,
+        stored_ranks.rank_13w as stored_rank_13w
+        {%- endif %}
     from weekly_returns as stock
-    inner join stocks on stocks.symbol = stock.symbol
-    left join sector_etfs on sector_etfs.sector = stocks.sector
+    inner join dimensions on dimensions.symbol = stock.symbol
     left join weekly_returns as sector_leg
-        on sector_leg.symbol = sector_etfs.sector_symbol
+        on sector_leg.symbol = dimensions.sector_symbol
         and sector_leg.week_ending = stock.week_ending
     left join weekly_returns as spx
         on spx.symbol = 'SPX'
@@ -93,25 +157,38 @@ stock_weeks as (
     left join year_ends
         on year_ends.symbol = stock.symbol
         and year_ends.calendar_year = year(stock.week_ending) - 1
-    left join stock_baskets on stock_baskets.symbol = stock.symbol
+    {% if is_incremental() -%}
+    left join stored_before on stored_before.symbol = stock.symbol
+    left join stored_ranks
+        on stored_ranks.symbol = stock.symbol
+        and stored_ranks.week_ending = stock.week_ending
+    {%- endif %}
 ),
 
+{#- the highest close to date, and before the week; in an incremental build, also the
+    highest close of the weeks before those read (greatest() skips a null) -#}
+{%- set running_high -%}
+    max(price) over (
+        partition by symbol order by week_ending rows between unbounded preceding and current row
+    )
+{%- endset %}
+{%- set earlier_high -%}
+    max(price) over (
+        partition by symbol order by week_ending rows between unbounded preceding and 1 preceding
+    )
+{%- endset %}
+{%- if is_incremental() %}
+{%- set running_high = 'greatest(' ~ running_high ~ ', high_before)' %}
+{%- set earlier_high = 'greatest(' ~ earlier_high ~ ', high_before)' %}
+{%- endif %}
 highs as (
     select
         *,
-        price / max(price) over (
-            partition by symbol order by week_ending rows between unbounded preceding and current row
-        ) - 1 as drawdown_from_high,
+        price / {{ running_high }} - 1 as drawdown_from_high,
         price / {{ rolling('max(price)', 'price', 52, 'symbol', 'week_ending') }} - 1
             as drawdown_from_52w_high,
         -- "Record" means above every earlier weekly close; the first week is not one.
-        price > coalesce(
-            max(price) over (
-                partition by symbol order by week_ending
-                rows between unbounded preceding and 1 preceding
-            ),
-            cast('infinity' as double)
-        ) as is_record_close
+        price > coalesce({{ earlier_high }}, cast('infinity' as double)) as is_record_close
     from stock_weeks
 ),
 
@@ -120,6 +197,10 @@ ranked as (
     select
         *,
         case
+            {% if is_incremental() -%}
+            -- the weeks read back are not all the stocks of their week: stored ranks
+            when week_ending < (select recompute_from from bounds) then stored_rank_13w
+            {% endif -%}
             when return_13w is not null
             then rank() over (
                 partition by week_ending, return_13w is null
@@ -159,6 +240,9 @@ final as (
         cast(rank_change_4w as integer) as rank_change_4w,
         cast(basket_ids as string) as basket_ids
     from rank_changes
+    {% if is_incremental() -%}
+    where week_ending >= (select recompute_from from bounds)
+    {%- endif %}
 )
 
 select * from final
