@@ -180,29 +180,46 @@
         group by pair_id
     ),
 
-    open_stretches as (
-        select
-            read_rows.*,
-            -- the lowest row after the high (the earliest of equal lows), else the high
-            row_number() over (
-                partition by read_rows.pair_id
-                order by
-                    case when read_rows.session_date > last_highs.last_high then 0 else 1 end,
-                    read_rows.rs_line,
-                    read_rows.session_date
-            ) as lowest_first,
-            row_number() over (
-                partition by read_rows.pair_id order by read_rows.session_date desc
-            ) as latest_first
+    -- aggregates, not window sorts: a full build reads every row of divergence_daily here
+    open_rows as (
+        select read_rows.*
         from read_rows
         inner join last_highs
             on last_highs.pair_id = read_rows.pair_id
             and read_rows.session_date >= last_highs.last_high
+    ),
+
+    ends as (
+        select
+            pair_id,
+            min(rs_line) filter (where sessions_since_rs_high > 0) as lowest,
+            max(session_date) as last_date
+        from open_rows
+        group by pair_id
+    ),
+
+    -- the earliest of equal lows after the high
+    troughs as (
+        select open_rows.pair_id, min(open_rows.session_date) as trough_date
+        from open_rows
+        inner join ends
+            on ends.pair_id = open_rows.pair_id
+            and open_rows.sessions_since_rs_high > 0
+            and open_rows.rs_line = ends.lowest
+        group by open_rows.pair_id
     )
 
-    select distinct pair_id, session_date, rs_line, sessions_since_rs_high
-    from open_stretches
-    where sessions_since_rs_high = 0 or lowest_first = 1 or latest_first = 1;
+    select distinct
+        open_rows.pair_id,
+        open_rows.session_date,
+        open_rows.rs_line,
+        open_rows.sessions_since_rs_high
+    from open_rows
+    inner join ends using (pair_id)
+    left join troughs using (pair_id)
+    where open_rows.sessions_since_rs_high = 0
+    or open_rows.session_date = ends.last_date
+    or open_rows.session_date = troughs.trough_date;
 
     delete from {{ open_cycles_relation() }}
     where pair_id not in (select pair_id from {{ pairs }})
