@@ -68,6 +68,7 @@ EXEMPT_MACROS = {
     "plan_cycle_rebuilds": "pre-hook: create or replace table, delete ... using",
     "record_open_cycles": "post-hook replacing the kept rows of the open stretches",
     "rerank_cycles": "post-hook updating the ranks of kept periods (update ... from)",
+    "record_cycle_legs": "post-hook replacing the legs of the pairs rebuilt whole",
     "record_watermark_of": "post-hook updating the state table",
     "plan_stock_weeks": "pre-hook: create or replace table, delete",
     "record_stock_dimensions": "post-hook writing the dimensions used (create or replace table)",

@@ -16,6 +16,9 @@
       - otherwise (a restatement, a new pair, changed legs, no rows kept), reads the pair's
         rows from its last new high before that session, which is a high in the stored and
         the new rows alike, so the periods before it are unchanged.
+    New and re-legged pairs are told by the legs of the divergence_daily rows last read
+    whole, and the watermark is divergence_daily's own: a build of this model alone, on a
+    divergence_daily that has not caught up, is caught up by the next one.
     Stored periods from the rebuilt point on are replaced, and rank_by_duration is ranked
     again over each rebuilt pair's periods.
 -#}
@@ -111,9 +114,13 @@
             as rebuild_from,
         case
             when carried_highs.pair_id is not null then planned.kept_through + 1
-            else coalesce(restated_highs.last_high, date '0001-01-01')
+            when planned.first_changed = date '0001-01-01' then date '0001-01-01'
+            -- a pair's first row is a high: with none before the change, it has no rows
+            -- before it either
+            else coalesce(restated_highs.last_high, planned.first_changed)
         end as rows_from,
-        carried_highs.pair_id is not null as reads_open
+        carried_highs.pair_id is not null as reads_open,
+        planned.first_changed = date '0001-01-01' as rebuilds_whole
     from planned
     left join restated_highs using (pair_id)
     left join carried_highs
@@ -232,6 +239,40 @@
     insert into {{ open_cycles_relation() }} select * from open_cycles__kept;
 
     drop table open_cycles__kept
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook: the legs of the rows read for each pair rebuilt whole (divergence_daily's,
+    not the seed's: read before divergence_daily caught up with a new pair or new legs,
+    they differ from the seed's, and the pair is rebuilt whole again by the next build);
+    a pair without rows gets none, so it is rebuilt whole until it has some. -#}
+{% macro record_cycle_legs(daily, pairs) -%}
+    {%- if builds_incrementally() -%}
+    create table if not exists {{ built_legs_relation() }} (
+        pair_id string, long_symbol string, short_symbol string
+    );
+
+    delete from {{ built_legs_relation() }}
+    where pair_id not in (select pair_id from {{ pairs }})
+    {%- if is_incremental() %}
+    or pair_id in (select pair_id from {{ rebuilt_runs_relation() }} where rebuilds_whole)
+    {%- else %}
+    or true
+    {%- endif %};
+
+    insert into {{ built_legs_relation() }}
+    select daily.pair_id, min(daily.long_symbol), min(daily.short_symbol)
+    from {{ daily }} as daily
+    {%- if is_incremental() %}
+    inner join {{ rebuilt_runs_relation() }} as rebuilt
+        on rebuilt.pair_id = daily.pair_id
+        and rebuilt.rebuilds_whole
+    {%- endif %}
+    where daily.pair_id in (select pair_id from {{ pairs }})
+    group by daily.pair_id
     {%- else -%}
     select 1
     {%- endif -%}

@@ -8,7 +8,9 @@
     last build (`recompute_from`), reading back each stock's 52 stored weeks before it
     (the longest window: the 52-week high) and its stored rank_13w (for rank_change_4w);
     the highest close before those is carried. A change of the stocks, their sectors,
-    sector ETFs or baskets (the dimensions below) rebuilds every row. A week still running
+    sector ETFs or baskets (the dimensions below) rebuilds every row. Prices are read
+    from the views over the raw tables, never from a table another model builds, so the
+    watermark (the newest `ingested_at` of the price points) is what the rows read. A week still running
     has no row, so a nightly build on any other session than a week's last writes none.
 -#}
 
@@ -71,6 +73,15 @@
 
     current_dimensions as ({{ stock_dimensions(instruments, baskets) }}),
 
+    -- what the rows read: the stocks, their sector ETFs and SPX
+    read_symbols as (
+        select symbol from current_dimensions
+        union all
+        select sector_symbol from current_dimensions
+        union all
+        select 'SPX'
+    ),
+
     changed_dimensions as (
         (select * from current_dimensions except select * from {{ stock_dimensions_relation() }})
         union all
@@ -82,7 +93,13 @@
             when not exists (select 1 from previous_build)
                 or exists (select 1 from changed_dimensions)
             then date '0001-01-01'
-            else coalesce((select min(first_changed) from changed_symbols), date '9999-12-31')
+            else coalesce(
+                (
+                    select min(first_changed) from changed_symbols
+                    where symbol in (select symbol from read_symbols)
+                ),
+                date '9999-12-31'
+            )
         end as recompute_from;
 
     delete from {{ this }}

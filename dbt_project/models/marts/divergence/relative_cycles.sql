@@ -19,7 +19,7 @@
             "{{ rerank_cycles() }}",
             "{{ record_open_cycles(ref('divergence_daily'), ref('pairs'), var('min_relative_drawdown')) }}",
             "{{ record_watermark_of(ref('divergence_daily')) }}",
-            "{{ record_built_legs(ref('pairs')) }}",
+            "{{ record_cycle_legs(ref('divergence_daily'), ref('pairs')) }}",
         ],
     )
 }}

@@ -2,7 +2,8 @@
 -- relative to its sector ETF and to the S&P 500, drawdowns from its highs, a cross-stock
 -- ranking on the 13-week return, and the baskets it belongs to.
 -- Incremental (see macros/incremental_stock_weeks.sql): every stock's weeks from the
--- earliest session loaded or restated since the last build, with 52 stored weeks read back.
+-- earliest session loaded or restated since the last build for a stock, its sector ETF or
+-- SPX, with 52 stored weeks read back.
 {{
     config(
         materialized=history_materialization(),
@@ -78,17 +79,23 @@ stored_ranks as (
 ),
 {% endif %}
 
+-- Each instrument's price at the last session of every ISO week, as int_prices_weekly
+-- has it, read from the views over the raw tables: an incremental build never reads a
+-- table older than the prices its watermark says it has read.
 weekly as (
-    select weekly.symbol, weekly.week_ending, weekly.price
-    from {{ ref('int_prices_weekly') }} as weekly
+    select prices.symbol, calendar.week_ending, prices.price
+    from {{ ref('stg_market__price_points') }} as prices
+    inner join {{ ref('stg_calendar__sessions') }} as calendar
+        on calendar.session_date = prices.session_date
+        and calendar.session_date = calendar.week_ending
     {% if is_incremental() %}
-    left join read_from on read_from.symbol = weekly.symbol
+    left join read_from on read_from.symbol = prices.symbol
     -- the stocks from their read-back weeks on; their sector ETFs and SPX whole
     where (select recompute_from from bounds) < date '9999-12-31'
     and (
-        weekly.week_ending >= read_from.read_from
-        or weekly.symbol = 'SPX'
-        or weekly.symbol in (select symbol from sector_symbols)
+        calendar.week_ending >= read_from.read_from
+        or prices.symbol = 'SPX'
+        or prices.symbol in (select symbol from sector_symbols)
     )
     {% endif %}
 ),
