@@ -79,23 +79,22 @@ stored_ranks as (
 ),
 {% endif %}
 
--- Each instrument's price at the last session of every ISO week, as int_prices_weekly
--- has it, read from the views over the raw tables: an incremental build never reads a
--- table older than the prices its watermark says it has read.
+-- Each instrument's weekly closes, as int_prices_weekly has them, read from the views
+-- over the raw tables: an incremental build never reads a table older than the prices
+-- its watermark says it has read.
 weekly as (
-    select prices.symbol, calendar.week_ending, prices.price
-    from {{ ref('stg_market__price_points') }} as prices
-    inner join {{ ref('stg_calendar__sessions') }} as calendar
-        on calendar.session_date = prices.session_date
-        and calendar.session_date = calendar.week_ending
+    select closes.symbol, closes.week_ending, closes.price
+    from (
+        {{ week_closes(ref('stg_market__price_points'), ref('stg_calendar__sessions')) }}
+    ) as closes
     {% if is_incremental() %}
-    left join read_from on read_from.symbol = prices.symbol
+    left join read_from on read_from.symbol = closes.symbol
     -- the stocks from their read-back weeks on; their sector ETFs and SPX whole
     where (select recompute_from from bounds) < date '9999-12-31'
     and (
-        calendar.week_ending >= read_from.read_from
-        or prices.symbol = 'SPX'
-        or prices.symbol in (select symbol from sector_symbols)
+        closes.week_ending >= read_from.read_from
+        or closes.symbol = 'SPX'
+        or closes.symbol in (select symbol from sector_symbols)
     )
     {% endif %}
 ),
