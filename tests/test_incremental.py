@@ -365,6 +365,22 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
         con.execute("insert into universe.pairs select * from main.dropped")
         con.execute("drop table main.dropped")
     build_runs_only()
+    # Another pair leaves while every model is built, and comes back: each pair model
+    # dropped its rows, and must not resume it from the last session it once held.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table main.dropped as select * from universe.pairs where pair_id = 'rsp_vs_spy'"
+        )
+        con.execute("delete from universe.pairs where pair_id = 'rsp_vs_spy'")
+    done = run_dbt(warehouse, tmp_path, "run", *no_seeds)
+    assert done.returncode == 0, done.stdout
+    with duckdb.connect(str(warehouse)) as con:
+        (left,) = con.execute(
+            "select count(*) from marts.divergence_daily where pair_id = 'rsp_vs_spy'"
+        ).fetchone()
+        assert left == 0
+        con.execute("insert into universe.pairs select * from main.dropped")
+        con.execute("drop table main.dropped")
     dbt(warehouse, tmp_path, *no_seeds)
     incremental = contents(warehouse)
 
@@ -376,6 +392,7 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
     assert (runs["pair_id"] == "iwm_vs_qqq").sum() > 100
     daily = incremental["marts.divergence_daily"]
     assert set(daily.loc[daily["pair_id"] == "rut_vs_spx", "short_symbol"]) == {"NDX"}
+    assert (daily["pair_id"] == "rsp_vs_spy").sum() == (daily["pair_id"] == "rut_vs_ixic").sum() > 600
     six = _mag7_levels(warehouse)
     assert list(six.index) == list(seven.index)
     assert six.iloc[0] == seven.iloc[0] == 100.0

@@ -128,19 +128,96 @@
 
 
 {#- Per stored pair (and frequency, with `frequencies`): its last `date_column` and the legs
-    its rows were built with. -#}
+    its rows were built with. Read from the model's marks (see record_marks) once a build
+    has recorded them, which saves grouping every stored row on each build. -#}
 {% macro stored_pairs(date_column='session_date', frequencies=none) -%}
     {%- set keys = 'pair_id, frequency' if frequencies else 'pair_id' %}
+    {%- if marks_exist() %}
+    select {{ keys }}, last_stored, one_leg_set, long_symbol, short_symbol
+    from {{ marks_relation() }}
+    {%- else %}
+    {{ marks_query(keys, date_column, true, this) }}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Per stored symbol: its last `date_column` (from the marks once recorded). -#}
+{% macro stored_symbols(date_column='session_date') -%}
+    {%- if marks_exist() %}
+    select symbol, last_stored from {{ marks_relation() }}
+    {%- else %}
+    {{ marks_query('symbol', date_column, false, this) }}
+    {%- endif %}
+{%- endmacro %}
+
+
+{% macro marks_relation() -%}
+    meta.{{ this.identifier }}__marks
+{%- endmacro %}
+
+
+{% macro marks_exist() -%}
+    {%- if not execute or not builds_incrementally() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=this.database, schema='meta', identifier=this.identifier ~ '__marks'
+    ) is not none) }}
+{%- endmacro %}
+
+
+{#- Per key of `rows`: its last `date_column`, and with `legs` the legs of its rows. -#}
+{% macro marks_query(keys, date_column, legs, rows) -%}
     select
         {{ keys }},
-        max({{ date_column }}) as last_stored,
-        -- one set of legs in every stored row (cheaper than counting distinct pairs)
+        max({{ date_column }}) as last_stored
+        {%- if legs %},
+        -- one set of legs in every row (cheaper than counting distinct pairs)
         min(long_symbol) = max(long_symbol) and min(short_symbol) = max(short_symbol)
             as one_leg_set,
         min(long_symbol) as long_symbol,
         min(short_symbol) as short_symbol
-    from {{ this }}
+        {%- endif %}
+    from {{ rows }}
     group by {{ keys }}
+{%- endmacro %}
+
+
+{#- Post-hook, after the model's own deletions: the marks read by stored_pairs() and
+    stored_symbols(), one row per key (`pair_id`, `pair_id, frequency` or `symbol`) with
+    its last stored date (and legs). A full build records every key's. An incremental one
+    records again those of the keys it wrote rows for (every stored row on or after the
+    build's checked_from, which is at most its earliest row written) and drops those of
+    keys no longer in `current` (the pairs with these legs, or the instruments). -#}
+{% macro record_marks(keys, date_column, current, legs=true) -%}
+    {%- if builds_incrementally() %}
+    {%- set marks = marks_relation() -%}
+    {%- set key_list = keys.split(', ') -%}
+    {%- if is_incremental() and marks_exist() %}
+    delete from {{ marks }} as marks
+    where not exists (
+        select 1 from {{ current }} as current_keys
+        where current_keys.{{ key_list[0] }} = marks.{{ key_list[0] }}
+        {%- if legs %}
+        and current_keys.long_symbol = marks.long_symbol
+        and current_keys.short_symbol = marks.short_symbol
+        {%- endif %}
+    );
+    create or replace temp table {{ this.identifier }}__marks_written as
+    {{ marks_query(keys, date_column, legs, '(select * from ' ~ this ~ ' where ' ~ date_column
+        ~ ' >= (select checked_from from ' ~ incremental_state_relation()
+        ~ " where model_name = '" ~ this.identifier ~ "'))") }};
+    delete from {{ marks }} as marks
+    using {{ this.identifier }}__marks_written as written
+    where {% for key in key_list %}marks.{{ key }} = written.{{ key }}{{ ' and ' if not loop.last }}{% endfor %};
+    insert into {{ marks }} by name select * from {{ this.identifier }}__marks_written;
+    drop table {{ this.identifier }}__marks_written
+    {%- else %}
+    create schema if not exists meta;
+    create or replace table {{ marks }} as
+    {{ marks_query(keys, date_column, legs, this) }}
+    {%- endif %}
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -166,7 +243,8 @@
                 coalesce(long_changes.first_changed, date '9999-12-31'),
                 coalesce(short_changes.first_changed, date '9999-12-31')
             )
-        end as recompute_from
+        end as recompute_from,
+        {{ stored_pairs }}.last_stored
     from {{ pairs }} as pairs
     {% if frequencies -%}
     cross join (
@@ -183,6 +261,7 @@
     numbered back from it. A bounded scan: the windows need `rows_before` rows, the
     calendar anchors (month and year to date) at most the previous year. -#}
 {% macro rows_back(recompute_points, rows_before, calendar_anchors=false, date_column='session_date') -%}
+    {%- set days = rows_before * (14 if date_column == 'week_ending' else 3) + (800 if calendar_anchors else 30) %}
     select
         stored.pair_id,
         stored.{{ date_column }} as stored_date,
@@ -194,9 +273,11 @@
     where stored.{{ date_column }} < {{ recompute_points }}.recompute_from
     -- calendar days that hold `rows_before` rows with room for holes in the data (a pair
     -- with fewer rows in them is rebuilt whole), and the previous year for the anchors
-    and stored.{{ date_column }} >= {{ recompute_points }}.recompute_from - interval {{
-        rows_before * (14 if date_column == 'week_ending' else 3) + (800 if calendar_anchors else 30)
-    }} day
+    and stored.{{ date_column }} >= {{ recompute_points }}.recompute_from - interval {{ days }} day
+    -- the same bound for every pair, on the scan itself before the join
+    and stored.{{ date_column }} >= (
+        select min(recompute_from) from {{ recompute_points }}
+    ) - interval {{ days }} day
 {%- endmacro %}
 
 
@@ -293,4 +374,24 @@ inner join {{ bounds }}
     {%- endif -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+
+{#- The earliest date from which every key's last stored row before its recompute point
+    is read: its last stored row itself when the point comes after it (a nightly build),
+    else the whole history. A bound on the scan of the stored rows, before any join. -#}
+{% macro carried_rows_from(recompute_points) -%}
+    (
+        select coalesce(
+            min(
+                case
+                    when last_stored is null then null
+                    when last_stored < recompute_from then last_stored
+                    else date '0001-01-01'
+                end
+            ),
+            date '9999-12-31'
+        )
+        from {{ recompute_points }}
+    )
 {%- endmacro %}

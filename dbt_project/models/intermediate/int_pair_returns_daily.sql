@@ -9,6 +9,7 @@
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_retired_pairs(ref('int_comparisons')) }}",
+            "{{ record_marks('pair_id', 'session_date', ref('int_comparisons')) }}",
             "{{ record_incremental_state() }}",
         ],
     )

@@ -11,6 +11,7 @@
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_retired_pairs(ref('int_comparisons')) }}",
+            "{{ record_marks('pair_id, frequency', 'period_end', ref('int_comparisons')) }}",
             "{{ record_incremental_state() }}",
         ],
     )
@@ -47,6 +48,8 @@ carried as (
     from {{ this }} as stored
     inner join recompute_points using (pair_id, frequency)
     where stored.period_end < recompute_points.recompute_from
+    -- a bound on the scan itself, before the join
+    and stored.period_end >= {{ carried_rows_from('recompute_points') }}
     group by stored.pair_id, stored.frequency
 ),
 {% endif %}

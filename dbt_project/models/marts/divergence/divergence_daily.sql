@@ -14,6 +14,7 @@
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_retired_pairs(ref('pairs')) }}",
+            "{{ record_marks('pair_id', 'session_date', ref('pairs')) }}",
             "{{ record_incremental_state() }}",
         ],
     )

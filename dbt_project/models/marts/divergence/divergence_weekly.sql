@@ -9,6 +9,7 @@
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_retired_pairs(ref('pairs')) }}",
+            "{{ record_marks('pair_id', 'week_ending', ref('pairs')) }}",
             "{{ record_incremental_state() }}",
         ],
     )

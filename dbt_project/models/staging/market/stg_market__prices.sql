@@ -13,6 +13,7 @@
         pre_hook="{{ create_incremental_state() }}",
         post_hook=[
             "{{ delete_rows_not_in('symbol', ref('instruments')) }}",
+            "{{ record_marks('symbol', 'session_date', ref('instruments'), legs=false) }}",
             "{{ record_incremental_state(ref('stg_market__price_points')) }}",
         ],
     )
@@ -25,11 +26,7 @@ previous_build as ({{ previous_build() }}),
 
 changed_symbols as ({{ changed_symbols('previous_build', ref('stg_market__price_points')) }}),
 
-stored_symbols as (
-    select symbol, max(session_date) as last_stored
-    from {{ this }}
-    group by symbol
-),
+stored_symbols as ({{ stored_symbols() }}),
 
 recompute_points as (
     select
@@ -41,7 +38,8 @@ recompute_points as (
                 stored_symbols.last_stored + 1,
                 coalesce(changed_symbols.first_changed, date '9999-12-31')
             )
-        end as recompute_from
+        end as recompute_from,
+        stored_symbols.last_stored
     from {{ ref('instruments') }} as instruments
     left join stored_symbols using (symbol)
     left join changed_symbols using (symbol)
@@ -56,6 +54,8 @@ recompute_bounds as (
     left join {{ this }} as stored
         on stored.symbol = recompute_points.symbol
         and stored.session_date < recompute_points.recompute_from
+        -- a bound on the scan itself, before the join
+        and stored.session_date >= {{ carried_rows_from('recompute_points') }}
     group by recompute_points.symbol, recompute_points.recompute_from
 ),
 {% endif %}
