@@ -73,7 +73,7 @@ EXEMPT_MACROS = {
     "plan_stock_weeks": "pre-hook: create or replace table, delete",
     "record_stock_dimensions": "post-hook writing the dimensions used (create or replace table)",
     "clear_verified_rows": "the on-run-end hook updating the state table",
-    "record_marks": "post-hook keeping each pair's or symbol's last stored date (create, delete, insert)",
+    "record_marks": "post-hook keeping each key's last stored date (create, delete, insert)",
     "delete_rows_not_in": "post-hook deleting the rows of symbols or pairs that left a seed",
     "record_basket_compositions": "pre-hook upserting each basket's members (on conflict)",
     "spark__register_lake_sources": "Spark only: the raw tables over the lake's Parquet",
