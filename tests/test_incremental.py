@@ -257,6 +257,7 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(held_back
     assert checked_from(warehouse)["divergence_daily"] == "session_date 2024-04-01"
     compiled = next(target_path(tmp_path).rglob("unique_combination_divergence_daily*"))
     assert "session_date >= date '2024-04-01'" in compiled.read_text()
+    _scoped_run_checks_catch_a_wrong_rank_and_a_lost_current_run(warehouse, tmp_path)
 
     # ... a full check finds it, naming the test and the failing rows, and leaves every
     # row pending, so that even a plain `dbt test` checks all of them until one passes.
@@ -310,6 +311,54 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(held_back
     some = run_dbt(warehouse, tmp_path, "test", "-s", "test_type:singular,divergence_daily")
     assert some.returncode == 0, some.stdout
     assert pending_from(warehouse) == "2024-04-01"
+
+
+def _scoped_run_checks_catch_a_wrong_rank_and_a_lost_current_run(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """The singular test on the runs, scoped to the runs the build wrote: a rank off by one
+    on a written run and a current run that lost its flag fail it; a rank off on a run
+    written long before is left to full checks. Everything is put back afterwards."""
+    singular = ("test", "-s", "assert_run_ranks_and_current_runs_hold")
+    clean = run_dbt(warehouse, tmp_path, *singular)
+    assert clean.returncode == 0, clean.stdout
+    runs = "marts.outperformance_streaks"
+    with duckdb.connect(str(warehouse)) as con:
+        (since,) = con.execute(
+            "select least(checked_from, unverified_from) from meta.incremental_state "
+            "where model_name = 'outperformance_streaks'"
+        ).fetchone()
+        assert "2023-01-01" < str(since) < "2024-04-01"  # the runs the new session continued
+        pick = (
+            f"select pair_id, frequency, streak_start from {runs} where {{}} order by all limit 1"
+        )
+        written = con.execute(pick.format("streak_start >= ?"), [since]).fetchone()
+        old = con.execute(pick.format("streak_start < ?::date - 400"), [since]).fetchone()
+        current = con.execute(pick.format("is_current")).fetchone()
+        for (pair_id, frequency, start), change in (
+            (written, "rank_in_history = rank_in_history + 1"),
+            (old, "rank_in_history = rank_in_history + 1"),
+            (current, "is_current = not is_current"),
+        ):
+            con.execute(
+                f"update {runs} set {change} "
+                "where pair_id = ? and frequency = ? and streak_start = ?",
+                [pair_id, frequency, start],
+            )
+    broken = run_dbt(warehouse, tmp_path, *singular)
+    assert broken.returncode != 0
+    assert "Got 2 results" in broken.stdout
+    with duckdb.connect(str(warehouse)) as con:
+        for (pair_id, frequency, start), change in (
+            (written, "rank_in_history = rank_in_history - 1"),
+            (old, "rank_in_history = rank_in_history - 1"),
+            (current, "is_current = not is_current"),
+        ):
+            con.execute(
+                f"update {runs} set {change} "
+                "where pair_id = ? and frequency = ? and streak_start = ?",
+                [pair_id, frequency, start],
+            )
 
 
 def pending_from(warehouse: Path) -> str | None:

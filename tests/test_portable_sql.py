@@ -48,6 +48,7 @@ DISPATCHED = {
     "product() (product_of)": "product_of",
     "isoyear() (iso_year)": "iso_year",
     "at time zone (utc_now)": "utc_now",
+    "asof join (a range join on the span of each row, macro valid_until)": "left_join_as_of",
 }
 
 # DDL and DML Spark SQL rejects or runs only on some table formats (`on conflict`,

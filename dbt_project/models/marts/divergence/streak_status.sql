@@ -8,9 +8,6 @@ streaks as (
     inner join {{ ref('pairs') }} as p using (pair_id)
 ),
 
-runs as (
-    select * from {{ ref('outperformance_streaks') }}
-),
 
 latest as (
     select
@@ -25,7 +22,7 @@ latest as (
 
 current_runs as (
     select pair_id, frequency, streak_start, rank_in_history
-    from runs
+    from {{ ref('outperformance_streaks') }}
     where is_current
 ),
 
@@ -35,7 +32,9 @@ longest as (
         frequency,
         max(length) filter (where leader = 'long') as longest_length_long,
         max(length) filter (where leader = 'short') as longest_length_short
-    from runs
+    from {{ ref('outperformance_streaks') }}
+    -- the longest runs of each leader rank first: a few rows to read of millions
+    where rank_in_history = 1
     group by all
 ),
 

@@ -28,15 +28,24 @@ daily_pairs as (
     where pair_id in ('rut_vs_ixic', 'rut_vs_spx', 'rut_vs_mag7')
 ),
 
-weekly_streaks as (
+spx_weekly_streaks as (
     select
-        pair_id,
         week_ending,
-        {{ valid_until('week_ending', partition_by='pair_id') }} as valid_until,
+        {{ valid_until('week_ending') }} as valid_until,
         streak_leader,
         streak_length
     from {{ ref('divergence_weekly') }}
-    where pair_id in ('rut_vs_spx', 'rut_vs_mag7')
+    where pair_id = 'rut_vs_spx'
+),
+
+mag7_weekly_streaks as (
+    select
+        week_ending,
+        {{ valid_until('week_ending') }} as valid_until,
+        streak_leader,
+        streak_length
+    from {{ ref('divergence_weekly') }}
+    where pair_id = 'rut_vs_mag7'
 ),
 
 policy as (
@@ -134,12 +143,8 @@ with_streak as (
         mag7_streak.streak_leader as rut_vs_mag7_weekly_streak_leader,
         mag7_streak.streak_length as rut_vs_mag7_weekly_streak_length
     from spreads
-    left join weekly_streaks as spx_streak
-        on spx_streak.pair_id = 'rut_vs_spx'
-        and {{ holds_on('spreads.session_date', 'spx_streak', 'week_ending') }}
-    left join weekly_streaks as mag7_streak
-        on mag7_streak.pair_id = 'rut_vs_mag7'
-        and {{ holds_on('spreads.session_date', 'mag7_streak', 'week_ending') }}
+    {{ left_join_as_of('spx_weekly_streaks', 'spx_streak', 'spreads.session_date', 'week_ending') }}
+    {{ left_join_as_of('mag7_weekly_streaks', 'mag7_streak', 'spreads.session_date', 'week_ending') }}
 ),
 
 with_rates as (
@@ -148,10 +153,8 @@ with_rates as (
         policy.fed_target_upper,
         curve.curve_2s10s
     from with_streak
-    left join policy
-        on {{ holds_on('with_streak.session_date', 'policy') }}
-    left join curve
-        on {{ holds_on('with_streak.session_date', 'curve') }}
+    {{ left_join_as_of('policy', 'policy', 'with_streak.session_date') }}
+    {{ left_join_as_of('curve', 'curve', 'with_streak.session_date') }}
 ),
 
 with_growth as (
@@ -159,9 +162,10 @@ with_growth as (
         with_rates.*,
         growth_gap.small_minus_large as small_minus_large_growth
     from with_rates
-    left join growth_gap
-        on growth_gap.fiscal_year = year(with_rates.session_date)
-        and {{ holds_on('with_rates.session_date', 'growth_gap', 'as_of_date') }}
+    {{ left_join_as_of(
+        'growth_gap', 'growth_gap', 'with_rates.session_date', 'as_of_date',
+        equal=[('year(with_rates.session_date)', 'fiscal_year')]
+    ) }}
 ),
 
 final as (

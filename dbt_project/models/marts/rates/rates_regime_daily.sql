@@ -59,12 +59,9 @@ levels as (
         treasury_2y.rate_pct as ust_2y,
         treasury_10y.rate_pct as ust_10y
     from observation_dates
-    left join target_lower
-        on {{ holds_on('observation_dates.observation_date', 'target_lower') }}
-    left join target_upper
-        on {{ holds_on('observation_dates.observation_date', 'target_upper') }}
-    left join effective
-        on {{ holds_on('observation_dates.observation_date', 'effective') }}
+    {{ left_join_as_of('target_lower', 'target_lower', 'observation_dates.observation_date') }}
+    {{ left_join_as_of('target_upper', 'target_upper', 'observation_dates.observation_date') }}
+    {{ left_join_as_of('effective', 'effective', 'observation_dates.observation_date') }}
     left join treasury_2y
         on treasury_2y.observation_date = observation_dates.observation_date
     left join treasury_10y

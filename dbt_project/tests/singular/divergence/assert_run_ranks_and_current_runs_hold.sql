@@ -1,8 +1,9 @@
 -- Every run's rank_in_history is 1 + the number of longer runs of its pair, frequency and
 -- leader, and each pair and frequency has exactly one current run, ending on its latest
 -- period, unless that period is a tie (then none). After an incremental build the ranks
--- of the runs it wrote (or left pending) are checked against all runs; the ranks of the
--- runs it kept, which its post-hook moved, are checked by full checks and full builds.
+-- of the runs it wrote (or left pending) are checked against all runs, and the current
+-- run of the pairs with periods from there on; the ranks of the runs it kept, which its
+-- post-hook moved, are checked by full checks and full builds.
 -- Threshold: zero rows.
 -- It reads several models; Dagster shows it as a check of outperformance_streaks.
 {{ config(meta={'dagster': {'ref': {'name': 'outperformance_streaks'}}}) }}
@@ -28,15 +29,23 @@ written as (
     select * from runs where {{ checked_rows('outperformance_streaks', 'streak_start') }}
 ),
 
+-- how many runs of each length: a few dozen lengths per pair, frequency and leader,
+-- where joining the runs themselves would pair each written run with every longer one
+lengths as (
+    select pair_id, frequency, leader, length, count(*) as runs_of_length
+    from runs
+    group by pair_id, frequency, leader, length
+),
+
 ranked as (
     select
         written.pair_id,
         written.frequency,
         written.streak_start,
         written.rank_in_history,
-        1 + count(longer.length) as expected
+        1 + coalesce(sum(longer.runs_of_length), 0) as expected
     from written
-    left join runs as longer
+    left join lengths as longer
         on longer.pair_id = written.pair_id
         and longer.frequency = written.frequency
         and longer.leader = written.leader
@@ -59,6 +68,10 @@ latest as (
         max_by(streaks.leader, streaks.period_end) as latest_leader
     from {{ ref('int_pair_streaks') }} as streaks
     inner join {{ ref('pairs') }} as pairs using (pair_id)
+    {%- if since != 'all' %}
+    -- the pairs with periods written: their latest period is among them
+    where {{ checked_rows('outperformance_streaks', 'streaks.period_end') }}
+    {%- endif %}
     group by streaks.pair_id, streaks.frequency
 ),
 
