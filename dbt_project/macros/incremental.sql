@@ -132,9 +132,10 @@
     has recorded them, which saves grouping every stored row on each build. -#}
 {% macro stored_pairs(date_column='session_date', frequencies=none) -%}
     {%- set keys = 'pair_id, frequency' if frequencies else 'pair_id' %}
-    {%- if marks_exist() %}
+    {%- if marks_recorded() %}
     select {{ keys }}, last_stored, one_leg_set, long_symbol, short_symbol
     from {{ marks_relation() }}
+    where model_name = '{{ this.identifier }}'
     {%- else %}
     {{ marks_query(keys, date_column, true, this) }}
     {%- endif %}
@@ -143,26 +144,38 @@
 
 {#- Per stored symbol: its last `date_column` (from the marks once recorded). -#}
 {% macro stored_symbols(date_column='session_date') -%}
-    {%- if marks_exist() %}
-    select symbol, last_stored from {{ marks_relation() }}
+    {%- if marks_recorded() %}
+    select symbol, last_stored
+    from {{ marks_relation() }}
+    where model_name = '{{ this.identifier }}'
     {%- else %}
     {{ marks_query('symbol', date_column, false, this) }}
     {%- endif %}
 {%- endmacro %}
 
 
+{#- One row per incremental model and key: `pair_id` (and `frequency`) or `symbol`, the
+    other key columns empty. -#}
 {% macro marks_relation() -%}
-    meta.{{ this.identifier }}__marks
+    meta.incremental_marks
 {%- endmacro %}
 
 
-{% macro marks_exist() -%}
+{#- Whether a build of this model has recorded its marks. -#}
+{% macro marks_recorded() -%}
     {%- if not execute or not builds_incrementally() -%}
         {{ return(false) }}
     {%- endif -%}
-    {{ return(adapter.get_relation(
-        database=this.database, schema='meta', identifier=this.identifier ~ '__marks'
-    ) is not none) }}
+    {%- if adapter.get_relation(
+        database=this.database, schema='meta', identifier='incremental_marks'
+    ) is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select count(*) > 0 from " ~ marks_relation()
+        ~ " where model_name = '" ~ this.identifier ~ "'"
+    ) -%}
+    {{ return(rows[0][0]) }}
 {%- endmacro %}
 
 
@@ -193,9 +206,23 @@
     {%- if builds_incrementally() %}
     {%- set marks = marks_relation() -%}
     {%- set key_list = keys.split(', ') -%}
-    {%- if is_incremental() and marks_exist() %}
+    {%- set model = "'" ~ this.identifier ~ "'" -%}
+    {%- set written = this.identifier ~ '__marks_written' -%}
+    create schema if not exists meta;
+    create table if not exists {{ marks }} (
+        model_name string,
+        pair_id string,
+        frequency string,
+        symbol string,
+        last_stored date,
+        one_leg_set boolean,
+        long_symbol string,
+        short_symbol string
+    );
+    {%- if is_incremental() and marks_recorded() %}
     delete from {{ marks }} as marks
-    where not exists (
+    where marks.model_name = {{ model }}
+    and not exists (
         select 1 from {{ current }} as current_keys
         where current_keys.{{ key_list[0] }} = marks.{{ key_list[0] }}
         {%- if legs %}
@@ -203,20 +230,24 @@
         and current_keys.short_symbol = marks.short_symbol
         {%- endif %}
     );
-    create or replace temp table {{ this.identifier }}__marks_written as
+    create or replace temp table {{ written }} as
     {{ marks_query(keys, date_column, legs, '(select * from ' ~ this ~ ' where ' ~ date_column
         ~ ' >= (select checked_from from ' ~ incremental_state_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "'))") }};
+        ~ ' where model_name = ' ~ model ~ '))') }};
     delete from {{ marks }} as marks
-    using {{ this.identifier }}__marks_written as written
-    where {% for key in key_list %}marks.{{ key }} = written.{{ key }}{{ ' and ' if not loop.last }}{% endfor %};
-    insert into {{ marks }} by name select * from {{ this.identifier }}__marks_written;
-    drop table {{ this.identifier }}__marks_written
+    using {{ written }} as written
+    where marks.model_name = {{ model }}
+    {%- for key in key_list %}
+    and marks.{{ key }} = written.{{ key }}
+    {%- endfor %};
     {%- else %}
-    create schema if not exists meta;
-    create or replace table {{ marks }} as
-    {{ marks_query(keys, date_column, legs, this) }}
+    delete from {{ marks }} where model_name = {{ model }};
+    create or replace temp table {{ written }} as
+    {{ marks_query(keys, date_column, legs, this) }};
     {%- endif %}
+    insert into {{ marks }} by name
+    select {{ model }} as model_name, * from {{ written }};
+    drop table {{ written }}
     {%- endif -%}
 {%- endmacro %}
 
