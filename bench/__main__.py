@@ -59,6 +59,14 @@ NOTES = [
 ]
 
 
+def _merge(results: dict[str, Any], merge: Path) -> None:
+    """Append the sizes of another invocation's results.json, marked as measured there."""
+    other = json.loads(merge.read_text())
+    for size in other["sizes"]:
+        size["separate_run"] = f"{merge} ({other['finished_at']} UTC)"
+        results["sizes"].append(size)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", action="append", choices=sorted(SIZES), dest="sizes")
@@ -69,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-spark", action="store_true", help="leave out the Spark builds of small and medium"
     )
     parser.add_argument("--keep", action="store_true", help="keep each size's warehouses")
-    parser.add_argument("--report-only", type=Path, help="re-render results.md from a results.json")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        help="re-render results.md from a results.json (with --merge: its sizes replaced)",
+    )
     parser.add_argument(
         "--merge",
         type=Path,
@@ -78,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report_only:
         results = json.loads(args.report_only.read_text())
+        if args.merge and args.merge.exists():
+            # the sizes measured separately are replaced by the merged file's
+            results["sizes"] = [s for s in results["sizes"] if "separate_run" not in s]
+            _merge(results, args.merge)
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
         path = report.write(results, args.out, NOTES)
         _summary(Console(), results, path)
         return 0
@@ -102,10 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         results["e2e"] = run_e2e(workdir, args.e2e_repeat, say)
     results["wall_seconds"] = time.perf_counter() - started
     if args.merge and args.merge.exists():
-        other = json.loads(args.merge.read_text())
-        for size in other["sizes"]:
-            size["separate_run"] = f"{args.merge} ({other['finished_at']} UTC)"
-            results["sizes"].append(size)
+        _merge(results, args.merge)
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -58,10 +58,11 @@ WHY = [
     "- Nightly vs full rebuild and vs pandas: every model that grows with pairs x sessions "
     "is incremental and its data tests check only the rows the build wrote, so the models "
     "and tests of a nightly build cost in proportion to one session plus the windows' "
-    "lookback. What is left is fixed cost: dbt starting, parsing and running about 200 "
-    "nodes (each a transaction and metadata queries) takes about 4 s whatever the size, "
-    "and each incremental model still reads its stored table once to find where each pair "
-    "resumes. Slowest nodes of the nightly build: `bench/hotspots.md`.",
+    "lookback (the z-score's 251 sessions per pair). What is left is that lookback and "
+    "fixed cost: dbt starting, parsing and running about 110 nodes (each a transaction and "
+    "metadata queries) takes 4-5 s whatever the size, and the tables rebuilt whole (the "
+    "marts on a handful of pairs, weekly closes, basket levels) a few seconds more. "
+    "Slowest nodes of the nightly build: `bench/hotspots.md`.",
     "- Ingest: `raw.prices` keeps its primary key (symbol, session_date); maintaining that "
     "index costs more than half of the insert (compare the row without the key). The "
     "loader adds the comparison with stored rows that makes loads idempotent.",

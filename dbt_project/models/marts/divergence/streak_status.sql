@@ -8,7 +8,6 @@ streaks as (
     inner join {{ ref('pairs') }} as p using (pair_id)
 ),
 
-
 latest as (
     select
         pair_id,
