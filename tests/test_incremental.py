@@ -335,30 +335,41 @@ def _scoped_run_checks_catch_a_wrong_rank_and_a_lost_current_run(
         written = con.execute(pick.format("streak_start >= ?"), [since]).fetchone()
         old = con.execute(pick.format("streak_start < ?::date - 400"), [since]).fetchone()
         current = con.execute(pick.format("is_current")).fetchone()
-        for (pair_id, frequency, start), change in (
-            (written, "rank_in_history = rank_in_history + 1"),
-            (old, "rank_in_history = rank_in_history + 1"),
-            (current, "is_current = not is_current"),
-        ):
-            con.execute(
-                f"update {runs} set {change} "
-                "where pair_id = ? and frequency = ? and streak_start = ?",
-                [pair_id, frequency, start],
-            )
+        planted = ((written, "rank_in_history + 1"), (old, "rank_in_history + 1"), (current, None))
+        _set_runs(con, planted)
     broken = run_dbt(warehouse, tmp_path, *singular)
     assert broken.returncode != 0
     assert "Got 2 results" in broken.stdout
     with duckdb.connect(str(warehouse)) as con:
-        for (pair_id, frequency, start), change in (
-            (written, "rank_in_history = rank_in_history - 1"),
-            (old, "rank_in_history = rank_in_history - 1"),
-            (current, "is_current = not is_current"),
-        ):
-            con.execute(
-                f"update {runs} set {change} "
-                "where pair_id = ? and frequency = ? and streak_start = ?",
-                [pair_id, frequency, start],
-            )
+        _set_runs(
+            con, ((written, "rank_in_history - 1"), (old, "rank_in_history - 1"), (current, None))
+        )
+
+
+def _set_runs(
+    con: duckdb.DuckDBPyConnection, changes: tuple[tuple[tuple, str | None], ...]
+) -> None:
+    """Per run (pair_id, frequency, streak_start): its rank set to the expression given, or
+    with None its current flag flipped."""
+    for (pair_id, frequency, start), rank in changes:
+        change = f"rank_in_history = {rank}" if rank else "is_current = not is_current"
+        con.execute(
+            "update marts.outperformance_streaks set "
+            + change
+            + " where pair_id = ? and frequency = ? and streak_start = ?",
+            [pair_id, frequency, start],
+        )
+
+
+def _bring_back_dropped_pair(warehouse: Path, table: str, pair_id: str) -> None:
+    """The pair kept in main.dropped has no rows left in `table`; it goes back to the seed."""
+    with duckdb.connect(str(warehouse)) as con:
+        (left,) = con.execute(
+            f"select count(*) from {table} where pair_id = ?", [pair_id]
+        ).fetchone()
+        assert left == 0
+        con.execute("insert into universe.pairs select * from main.dropped")
+        con.execute("drop table main.dropped")
 
 
 def pending_from(warehouse: Path) -> str | None:
@@ -406,13 +417,7 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
     # A pair leaves and comes back while only the runs (and underwater periods) are built:
     # its periods upstream never changed, so only the legs last built with tell it is back.
     build_runs_only()
-    with duckdb.connect(str(warehouse)) as con:
-        (left,) = con.execute(
-            "select count(*) from marts.outperformance_streaks where pair_id = 'iwm_vs_qqq'"
-        ).fetchone()
-        assert left == 0
-        con.execute("insert into universe.pairs select * from main.dropped")
-        con.execute("drop table main.dropped")
+    _bring_back_dropped_pair(warehouse, "marts.outperformance_streaks", "iwm_vs_qqq")
     build_runs_only()
     # Another pair leaves while every model is built, and comes back: each pair model
     # dropped its rows, and must not resume it from the last session it once held.
@@ -423,13 +428,7 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
         con.execute("delete from universe.pairs where pair_id = 'rsp_vs_spy'")
     done = run_dbt(warehouse, tmp_path, "run", *no_seeds)
     assert done.returncode == 0, done.stdout
-    with duckdb.connect(str(warehouse)) as con:
-        (left,) = con.execute(
-            "select count(*) from marts.divergence_daily where pair_id = 'rsp_vs_spy'"
-        ).fetchone()
-        assert left == 0
-        con.execute("insert into universe.pairs select * from main.dropped")
-        con.execute("drop table main.dropped")
+    _bring_back_dropped_pair(warehouse, "marts.divergence_daily", "rsp_vs_spy")
     dbt(warehouse, tmp_path, *no_seeds)
     incremental = contents(warehouse)
 

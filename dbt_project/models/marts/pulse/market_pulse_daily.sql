@@ -28,25 +28,17 @@ daily_pairs as (
     where pair_id in ('rut_vs_ixic', 'rut_vs_spx', 'rut_vs_mag7')
 ),
 
-spx_weekly_streaks as (
+{% for name, pair_id in [('spx', 'rut_vs_spx'), ('mag7', 'rut_vs_mag7')] %}
+{{ name }}_weekly_streaks as (
     select
         week_ending,
         {{ valid_until('week_ending') }} as valid_until,
         streak_leader,
         streak_length
     from {{ ref('divergence_weekly') }}
-    where pair_id = 'rut_vs_spx'
+    where pair_id = '{{ pair_id }}'
 ),
-
-mag7_weekly_streaks as (
-    select
-        week_ending,
-        {{ valid_until('week_ending') }} as valid_until,
-        streak_leader,
-        streak_length
-    from {{ ref('divergence_weekly') }}
-    where pair_id = 'rut_vs_mag7'
-),
+{% endfor %}
 
 policy as (
     select
