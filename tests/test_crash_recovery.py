@@ -48,6 +48,9 @@ RAW_KEYS = {
     "raw.earnings_estimates": "universe",
     "raw.sessions": "'XNYS'",
 }
+# Each incremental model writes its own rows of this table in its own transaction.
+MARKS_TABLE = "meta.incremental_marks"
+KEYS = {**RAW_KEYS, MARKS_TABLE: "model_name"}
 # when and by which load or build a row was written, not what it holds
 RUN_COLUMNS = ("ingested_at", "load_id", "recomputed_at")
 
@@ -142,7 +145,8 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 
 def _state(path: Path, read_only: bool = False) -> dict[str, dict[str, tuple]]:
-    """Per table a content checksum: per key for raw tables, whole for dbt's tables.
+    """Per table a content checksum: per key for raw tables (per model for the marks),
+    whole for dbt's tables.
     The warehouse is opened for writing, as the next run would: that replays its WAL."""
     state: dict[str, dict[str, tuple]] = {}
     with duckdb.connect(str(path), read_only=read_only) as con:
@@ -158,7 +162,7 @@ def _state(path: Path, read_only: bool = False) -> dict[str, dict[str, tuple]]:
         ]
         for table in tables:
             columns = _columns(con, table)
-            key = RAW_KEYS.get(table, "'all'")
+            key = KEYS.get(table, "'all'")
             state[table] = {
                 str(group): (count, digest)
                 for group, count, digest in con.execute(
@@ -180,8 +184,8 @@ def _incremental_state(path: Path) -> dict[str, dict]:
 
 
 def _models_match_their_state(state, incremental, old, old_incremental, new, new_incremental):
-    """Per incremental model: its table and its state row are both the old build's, or
-    both the new one's. A new row is the new build's own: it points at the prices this
+    """Per incremental model: its table, its state row and its marks are all the old
+    build's, or all the new one's. A new row is the new build's own: it points at the prices this
     warehouse holds and checks what the uninterrupted build checked, pending until a run
     passes its tests. Returns model -> 'old' | 'new'."""
     tables = {table.split(".")[1]: table for table in state}
@@ -189,12 +193,15 @@ def _models_match_their_state(state, incremental, old, old_incremental, new, new
     for model in sorted(set(old_incremental["rows"]) | set(new_incremental["rows"])):
         row, before = incremental["rows"][model], old_incremental["rows"][model]
         table = tables[model]
+        marks = state.get(MARKS_TABLE, {}).get(model)
         if row == before:
             assert state[table] == old[table], f"{model}: old state row but a new table"
+            assert marks == old.get(MARKS_TABLE, {}).get(model), f"{model}: new marks"
             verdicts[model] = "old"
             continue
         reference = new_incremental["rows"][model]
         assert state[table] == new[table], f"{model}: new state row but not the new table"
+        assert marks == new.get(MARKS_TABLE, {}).get(model), f"{model}: not the new marks"
         assert row["built_at"] > before["built_at"], model
         assert (row["checked_column"], row["checked_from"]) == (
             reference["checked_column"],
