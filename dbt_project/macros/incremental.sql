@@ -30,6 +30,16 @@
     alter table {{ incremental_state_relation() }} add column if not exists checked_from date;
     alter table {{ incremental_state_relation() }} add column if not exists upstream_built_through timestamp;
     alter table {{ incremental_state_relation() }} add column if not exists unverified_from date;
+    create table if not exists {{ marks_relation() }} (
+        model_name string,
+        pair_id string,
+        frequency string,
+        symbol string,
+        last_stored date,
+        one_leg_set boolean,
+        long_symbol string,
+        short_symbol string
+    );
     {#- A build starts as a full one: every row is to be checked. The `recompute` strategy
         narrows this to the rows it wrote; a full build never calls it. -#}
     insert into {{ incremental_state_relation() }} (model_name, checked_column, checked_from)
@@ -208,17 +218,7 @@
     {%- set key_list = keys.split(', ') -%}
     {%- set model = "'" ~ this.identifier ~ "'" -%}
     {%- set written = this.identifier ~ '__marks_written' -%}
-    create schema if not exists meta;
-    create table if not exists {{ marks }} (
-        model_name string,
-        pair_id string,
-        frequency string,
-        symbol string,
-        last_stored date,
-        one_leg_set boolean,
-        long_symbol string,
-        short_symbol string
-    );
+    {#- the table is created with the state table (create_incremental_state) #}
     {%- if is_incremental() and marks_recorded() %}
     delete from {{ marks }} as marks
     where marks.model_name = {{ model }}

@@ -10,8 +10,9 @@
     the highest close before those is carried. A change of the stocks, their sectors,
     sector ETFs or baskets (the dimensions below) rebuilds every row. Prices are read
     from the views over the raw tables, never from a table another model builds, so the
-    watermark (the newest `ingested_at` of the price points) is what the rows read. A week still running
-    has no row, so a nightly build on any other session than a week's last writes none.
+    watermark (the newest `ingested_at` of the price points) is what the rows read. A
+    week still running has no row, so a nightly build on any other session than a week's
+    last writes none.
 -#}
 
 {#- One row per stock of `instruments`: its sector, its sector's ETF (one per sector, so
