@@ -85,7 +85,7 @@ def test_every_warehouse_writer_is_in_the_pool_of_one():
 
 def test_dbt_tests_become_asset_checks():
     check_keys = {str(key) for key in defs.resolve_asset_graph().asset_check_keys}
-    assert any("unique_combination_stg_market__prices" in key for key in check_keys)
+    assert any("row_rules_stg_market__prices" in key for key in check_keys)
 
 
 def test_every_dbt_data_test_is_an_asset_check():
@@ -96,7 +96,7 @@ def test_every_dbt_data_test_is_an_asset_check():
         node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
     }
     dbt_checks = {key.name for key in warehouse_dbt_models.check_keys}
-    assert len(data_tests) == 74
+    assert len(data_tests) == 37
     assert dbt_checks == data_tests
     attached = {key.name: key.asset_key.to_user_string() for key in warehouse_dbt_models.check_keys}
     assert attached["assert_run_ranks_and_current_runs_hold"] == "marts/outperformance_streaks"

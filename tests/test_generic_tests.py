@@ -124,14 +124,48 @@ def test_row_rules_exclusive_and_inclusive_bounds_and_a_rule_skipped_by_its_wher
         "(?, date '2024-01-02', ?, ?, ?, ?, ?, ?, 'sample', ?)",
         rows,
     )
+    _add_keys_and_references(con, [symbol for symbol, *_ in rows])
     failed = con.execute(
-        f"select symbol, failed_rules from ({prices_rules_sql}) order by symbol"
+        f"select symbol, session_date::varchar, failed_rules from ({prices_rules_sql}) "
+        "order by all"
     ).fetchall()
+    day = "2024-01-02"
     assert failed == [
         (
             "BAD_CLOSE",
+            day,
             "price is null, close out of range, high_and_low_bound_open_and_close",
         ),
-        ("BIG_RETURN", "daily_return out of range"),
-        ("LOW_ZERO", "low out of range"),
+        ("BIG_RETURN", day, "daily_return out of range"),
+        # both rows of the key, the second also out of range
+        ("DUP", "2024-01-03", "duplicate symbol, session_date"),
+        ("DUP", "2024-01-03", "low out of range, duplicate symbol, session_date"),
+        ("LOW_ZERO", day, "low out of range"),
+        ("OK", "2024-01-06", "session_date not in stg_calendar__sessions.session_date"),
+        ("UNLISTED", day, "symbol not in instruments.symbol"),
+        (None, day, "symbol is null"),
     ]
+
+
+def _add_keys_and_references(con: duckdb.DuckDBPyConnection, listed: list[str]) -> None:
+    """The tables row_rules_stg_market__prices reads its references from, and rows that
+    break a key or a reference: a key twice, an unlisted symbol, a day that is no session
+    (a Saturday). A null symbol would be reported as null, not as unlisted."""
+    con.execute("create schema warehouse.universe")
+    con.execute("create table warehouse.universe.instruments (symbol varchar)")
+    con.executemany(
+        "insert into warehouse.universe.instruments values (?)", [[s] for s in [*listed, "DUP"]]
+    )
+    con.execute("create table warehouse.staging.stg_calendar__sessions (session_date date)")
+    con.execute(
+        "insert into warehouse.staging.stg_calendar__sessions "
+        "values ('2024-01-02'), ('2024-01-03')"
+    )
+    con.execute(
+        "insert into warehouse.staging.stg_market__prices values "
+        "('DUP', '2024-01-03', 1, 2, 0.5, 1.5, 1.5, 100, 'sample', 0.01), "
+        "('DUP', '2024-01-03', 1, 2, 0, 1.5, 1.5, 100, 'sample', 0.01), "
+        "('UNLISTED', '2024-01-02', 1, 2, 0.5, 1.5, 1.5, 100, 'sample', 0.01), "
+        "('OK', '2024-01-06', 1, 2, 0.5, 1.5, 1.5, 100, 'sample', 0.01), "
+        "(null, '2024-01-02', 1, 2, 0.5, 1.5, 1.5, 100, 'sample', 0.01)"
+    )

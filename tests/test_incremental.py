@@ -255,7 +255,7 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(held_back
         )
     dbt(warehouse, tmp_path)
     assert checked_from(warehouse)["divergence_daily"] == "session_date 2024-04-01"
-    compiled = next(target_path(tmp_path).rglob("unique_combination_divergence_daily*"))
+    compiled = next(target_path(tmp_path).rglob("row_rules_divergence_daily.sql"))
     assert "session_date >= date '2024-04-01'" in compiled.read_text()
     _scoped_run_checks_catch_a_wrong_rank_and_a_lost_current_run(warehouse, tmp_path)
 
@@ -265,12 +265,12 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(held_back
         warehouse, tmp_path, "test", "--vars", "{full_checks: true}", "-s", "divergence_daily"
     )
     assert full.returncode != 0
-    assert "unique_combination_divergence_daily_pair_id__session_date" in full.stdout
-    assert "Got 1 result" in full.stdout
+    assert "row_rules_divergence_daily" in full.stdout
+    assert "Got 2 results" in full.stdout  # both rows of the duplicated key
     assert pending_from(warehouse) == "0001-01-01"
     plain = run_dbt(warehouse, tmp_path, "test", "-s", "divergence_daily")
     assert plain.returncode != 0
-    assert "unique_combination_divergence_daily_pair_id__session_date" in plain.stdout
+    assert "row_rules_divergence_daily" in plain.stdout
 
     # Repaired, the tests pass and the rows count as verified.
     with duckdb.connect(str(warehouse)) as con:

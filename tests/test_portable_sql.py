@@ -116,8 +116,8 @@ def test_compiled_models_and_tests_use_only_portable_sql(manifest):
             if macro and count <= len(re.findall(rf"\b{macro}\s*\(", node["raw_code"])):
                 continue
             problems.append(f"{unique_id}: {name} x{count}")
-    # every model and data test was compiled and read (25 models, 74 tests)
-    assert checked == 99
+    # every model and data test was compiled and read (25 models, 37 tests)
+    assert checked == 62
     assert not problems, "\n".join(problems)
 
 

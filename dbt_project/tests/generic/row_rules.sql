@@ -10,8 +10,14 @@
                      dbt's accepted_values does; nulls pass ('<column> not accepted')
     rules:           name -> a boolean SQL expression that must be true, or
                      {expression, where, description}: checked only on rows where `where`
-                     holds; false or null fails ('<name>') -#}
-{% test row_rules(model, not_null=[], ranges={}, accepted_values={}, rules={}) %}
+                     holds; false or null fails ('<name>')
+    unique:          keys, each a column or a list of columns, that no two rows share
+                     ('duplicate <columns>'); every key column must be in not_null, as
+                     keys are matched with =
+    references:      column -> {to: ref(...), field}: the column's value must be one of
+                     field's values in `to`, as dbt's relationships test requires; nulls
+                     pass ('<column> not in <to>.<field>') -#}
+{% test row_rules(model, not_null=[], ranges={}, accepted_values={}, rules={}, unique=[], references={}) %}
 {%- set failures = [] -%}
 {%- for column in not_null -%}
     {%- do failures.append((column ~ ' is null', column ~ ' is null')) -%}
@@ -48,14 +54,63 @@
     {%- endif -%}
     {%- do failures.append((name, broken)) -%}
 {%- endfor -%}
+{%- set keys = [] -%}
+{%- for key in unique -%}
+    {%- set columns = [key] if key is string else key -%}
+    {%- for column in columns if column not in not_null -%}
+        {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": key column " ~ column ~ " is not in not_null") }}
+    {%- endfor -%}
+    {%- do keys.append(columns) -%}
+    {%- do failures.append(('duplicate ' ~ columns | join(', '), 'duplicate_' ~ loop.index ~ '.row_rules_rows is not null')) -%}
+{%- endfor -%}
+{%- for column, reference in references.items() -%}
+    {%- do failures.append((
+        column ~ ' not in ' ~ reference['to'].identifier ~ '.' ~ reference['field'],
+        '(' ~ column ~ ' is not null and reference_' ~ loop.index ~ '.row_rules_value is null)',
+    )) -%}
+{%- endfor -%}
 {%- if not failures -%}
     {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": no rule given") }}
 {%- endif %}
+with
+
+checked as (
+    select * from {{ model }}
+)
+{%- for columns in keys %},
+
+duplicate_keys_{{ loop.index }} as (
+    select
+        {%- for column in columns %}
+        {{ column }} as row_rules_key_{{ loop.index }},
+        {%- endfor %}
+        count(*) as row_rules_rows
+    from checked
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
+)
+{%- endfor %}
+{%- for column, reference in references.items() %},
+
+referenced_{{ loop.index }} as (
+    select distinct {{ reference['field'] }} as row_rules_value from {{ reference['to'] }}
+)
+{%- endfor %}
+
 select
-    *,
+    checked.*,
     concat_ws(', '
     {%- for label, condition in failures %}, case when {{ condition }} then '{{ label }}' end{% endfor -%}
     ) as failed_rules
-from {{ model }}
+from checked
+{%- for columns in keys %}
+{%- set key = loop.index %}
+left join duplicate_keys_{{ key }} as duplicate_{{ key }}
+    on {% for column in columns %}duplicate_{{ key }}.row_rules_key_{{ loop.index }} = checked.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+{%- endfor %}
+{%- for column, reference in references.items() %}
+left join referenced_{{ loop.index }} as reference_{{ loop.index }}
+    on reference_{{ loop.index }}.row_rules_value = checked.{{ column }}
+{%- endfor %}
 where {% for _label, condition in failures %}{{ condition }}{{ ' or ' if not loop.last }}{% endfor %}
 {% endtest %}
