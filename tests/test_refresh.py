@@ -1,5 +1,6 @@
 """Refresh rules: one failing symbol loses nothing else, restatements reload a symbol's
-history, and a change of provider starts a key over."""
+history, a change of provider starts a key over, and the keys of a batch are validated
+in one call only when each would pass alone."""
 
 from datetime import date
 
@@ -10,7 +11,8 @@ from ingestion.config import Settings
 from ingestion.providers.base import ProviderError
 from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import refresh_prices
-from ingestion.runner import RefreshError
+from ingestion.runner import RefreshError, validated_together
+from ingestion.schemas import PRICES, validate
 
 QUIET = lambda _message: None  # noqa: E731
 
@@ -164,3 +166,38 @@ def test_a_load_failing_in_the_loader_is_logged_once(con, warehouse_path, univer
     assert con.execute(
         "select count(*) from raw.load_log where scope = 'SPY' and status = 'success'"
     ).fetchone() == (2,)
+
+
+def _fetched(universe, count: int) -> dict[str, pd.DataFrame]:
+    market = SampleProvider(universe)
+    return {
+        symbol: market.prices([symbol], date(2024, 1, 2), date(2024, 3, 28))
+        for symbol in universe.symbols[:count]
+    }
+
+
+def test_the_keys_of_a_batch_are_validated_in_one_call_as_each_would_be_alone(universe):
+    fetched = _fetched(universe, 3)
+    together = validated_together(fetched, PRICES, "sample")
+    assert list(together) == list(fetched)
+    for symbol, frame in fetched.items():
+        assert len(together[symbol]) == len(frame) > 50
+        pd.testing.assert_frame_equal(together[symbol], validate(frame, PRICES, "sample"))
+
+
+def test_a_batch_with_a_bad_frame_leaves_each_key_to_be_validated_alone(universe):
+    fetched = _fetched(universe, 3)
+    first, second, third = fetched
+    fetched[second].loc[5, "close"] = 0.0
+    assert validated_together(fetched, PRICES, "sample") == {}
+
+    # a frame without a column (filled with nulls among the others, refused alone)
+    fetched = _fetched(universe, 3)
+    fetched[third] = fetched[third].drop(columns="adj_close")
+    assert validated_together(fetched, PRICES, "sample") == {}
+
+    # what the provider raised, and a frame without rows, are left out of the batch
+    fetched = _fetched(universe, 4)
+    fetched[first] = ProviderError("test: no data")
+    fetched[second] = fetched[second].iloc[0:0]
+    assert list(validated_together(fetched, PRICES, "sample")) == list(fetched)[2:]
