@@ -126,8 +126,7 @@ def test_row_rules_exclusive_and_inclusive_bounds_and_a_rule_skipped_by_its_wher
     )
     _add_keys_and_references(con, [symbol for symbol, *_ in rows])
     failed = con.execute(
-        f"select symbol, session_date::varchar, failed_rules from ({prices_rules_sql}) "
-        "order by all"
+        f"select symbol, session_date::varchar, failed_rules from ({prices_rules_sql}) order by all"
     ).fetchall()
     day = "2024-01-02"
     assert failed == [
@@ -158,8 +157,7 @@ def _add_keys_and_references(con: duckdb.DuckDBPyConnection, listed: list[str]) 
     )
     con.execute("create table warehouse.staging.stg_calendar__sessions (session_date date)")
     con.execute(
-        "insert into warehouse.staging.stg_calendar__sessions "
-        "values ('2024-01-02'), ('2024-01-03')"
+        "insert into warehouse.staging.stg_calendar__sessions values ('2024-01-02'), ('2024-01-03')"
     )
     con.execute(
         "insert into warehouse.staging.stg_market__prices values "
