@@ -105,7 +105,9 @@ def run(
             valid = validated_together(fetched, steps.dataset, steps.provider)
             for key in batch:
                 try:
-                    report.loads.append(loader.load(key, (start, end), fetched[key], valid))
+                    report.loads.append(
+                        loader.load(key, (start, end), fetched[key], valid.get(key))
+                    )
                 except Exception as exc:  # one key's failure must not lose the others
                     loader.fail(key, (start, end), exc)
         log(
@@ -169,16 +171,16 @@ class _KeyLoader:
         key: str,
         window: Window,
         fetched: pd.DataFrame | Exception,
-        validated: dict[str, pd.DataFrame],
+        validated: pd.DataFrame | None,
     ) -> LoadResult:
-        """Validate and check the key's rows fetched for `window` (unless `validated`
-        holds them already), and load them."""
+        """Validate (unless its batch `validated` them already) and check the key's rows
+        fetched for `window`, and load them."""
         steps = self.steps
         if isinstance(fetched, Exception):
             raise fetched
-        frame = validated.get(key)
-        if frame is None:
-            frame = validate(fetched, steps.dataset, steps.provider)
+        frame = (
+            validated if validated is not None else validate(fetched, steps.dataset, steps.provider)
+        )
         status = "success"
         restart = steps.reload_from(key, frame) if steps.reload_from else None
         if restart is not None:
