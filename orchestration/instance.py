@@ -59,6 +59,7 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
+        self._tables_present: set[str] = set()
         super().__init__(base_dir, inst_data)
         # Reentrant, so that `wipe` can hold it while Dagster's wipe connects again.
         self._db_lock = threading.RLock()
@@ -102,11 +103,22 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
     def close_connections(self) -> None:
         """Close every open connection; the next use opens them again."""
         with self._db_lock:
+            self._tables_present.clear()
             if self._engines_pid == os.getpid():
                 for engine in self._engines.values():
                     engine.dispose()
             self._engines = OrderedDict()
             self._engines_pid = os.getpid()
+
+    def has_table(self, table_name: str) -> bool:
+        # Dagster asks before storing the tags of each asset event, through a new engine
+        # each time; a table of the index, once there, stays until the files are wiped.
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
 
     def store_event(self, event: EventLogEntry) -> None:
         super().store_event(event)

@@ -124,3 +124,30 @@ def test_a_forked_process_opens_its_own_connections(home: Path) -> None:
         assert os.waitstatus_to_exitcode(status) == 0
         instance.report_engine_event("parent after", run_id=RUN_ID, job_name="job")
         assert _messages(instance) == ["parent before", "child", "parent after"]
+
+
+def test_the_index_tables_are_looked_up_once_while_connected(home: Path) -> None:
+    """Dagster asks whether the tags table exists before storing each asset event's tags;
+    a table found is remembered until the connections close, a missing one is not, and the
+    tags are stored as before."""
+    key = AssetKey(["raw", "prices"])
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, OpenSqliteEventLogStorage)
+        for version in ("v1", "v2"):
+            instance.report_runless_asset_event(
+                AssetMaterialization(key, tags={"dagster/data_version": version})
+            )
+        assert storage._tables_present == {"asset_event_tags"}
+        assert not storage.has_table("no_such_table")
+        assert storage._tables_present == {"asset_event_tags"}
+        tags = storage.get_event_tags_for_asset(key)
+        assert sorted(t["dagster/data_version"] for t in tags) == ["v1", "v2"]
+        storage.close_connections()
+        assert storage._tables_present == set()
+        instance.wipe()
+        instance.report_runless_asset_event(
+            AssetMaterialization(key, tags={"dagster/data_version": "v3"})
+        )
+        tags = storage.get_event_tags_for_asset(key)
+        assert [t["dagster/data_version"] for t in tags] == ["v3"]
