@@ -29,11 +29,10 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from ingestion import tables
 from ingestion.calendar import future_date_problem, session_date_problem, today_in_new_york, xnys
+from ingestion.pandera_import import SchemaErrors, pa
 
 MAX_REPORTED_PROBLEMS = 20
 

@@ -2,6 +2,8 @@
 and no rule is looser than the dbt test the warehouse runs on the same column."""
 
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -10,7 +12,7 @@ import yaml
 
 from ingestion.boundary import RETURN_BOUNDS
 from ingestion.calendar import today_in_new_york
-from ingestion.paths import DBT_PROJECT_DIR
+from ingestion.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 from ingestion.schemas import (
     ESTIMATES,
     MAX_REPORTED_PROBLEMS,
@@ -511,3 +513,29 @@ def test_no_boundary_range_is_looser_than_the_dbt_test():
         assert _statistics(PRICES, column) == {"min_value": 0}  # greater_than(0): exclusive
     assert _dbt_range("market", "stg_market__prices", "volume") == {"min_value": 0}
     assert _statistics(PRICES, "volume") == {"min_value": 0}
+
+
+IMPORT_PROBE = """
+import importlib.util, sys
+import ingestion.schemas
+print(importlib.util.find_spec("pyspark") is not None, "pyspark.pandas" in sys.modules,
+      "setuptools" in sys.modules)
+"""
+
+
+def test_pandera_loads_without_its_try_of_pyspark_pandas() -> None:
+    """With pyspark installed, pandera's import of pyspark.pandas (which fails without
+    pyarrow) is not made, and leaves nothing behind that would refuse it later."""
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    if out[0] != "True":
+        pytest.skip("pyspark is not installed: pandera has nothing to try")
+    assert out[1:] == ["False", "False"]
+    import ingestion.pandera_import  # noqa: F401  (already imported: the module state)
+
+    assert sys.modules.get("pyspark.pandas", "absent") is not None
