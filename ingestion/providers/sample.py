@@ -343,9 +343,9 @@ def _rate_paths(end: date) -> dict[str, pd.Series]:
     effective = lower + 0.08 + _ar1("fed:effective", n, 0.9, 0.03)
     effective = np.clip(effective, lower + 0.01, upper - 0.01)
 
-    business = pd.date_range(
-        EPOCH, end, freq=CustomBusinessDay(calendar=USFederalHolidayCalendar())
-    )
+    # the holidays of this range only: given the calendar, pandas computes 1970 to 2200
+    holidays = USFederalHolidayCalendar().holidays(EPOCH, end)
+    business = pd.date_range(EPOCH, end, freq=CustomBusinessDay(holidays=holidays))
     on_business = days.get_indexer(business)
     two_year = (
         upper[on_business]
@@ -377,14 +377,10 @@ MONTHLY_REVISION_DRIFT = {"russell_2000": -0.35, "sp500": -0.12, "nasdaq_100": -
 
 
 def _monthly_snapshot_dates(end: date) -> list[date]:
-    """The first session of every month from EPOCH to end."""
-    months = pd.date_range(EPOCH.replace(day=1), end, freq="MS")
-    firsts = []
-    for month_start in months:
-        sessions = sessions_between(month_start.date(), month_start.date() + timedelta(days=10))
-        if sessions and sessions[0] <= end:
-            firsts.append(sessions[0])
-    return firsts
+    """The first session of every month from EPOCH's month to end."""
+    sessions = pd.DatetimeIndex(sessions_between(EPOCH.replace(day=1), end))
+    firsts = sessions.to_series().groupby(sessions.to_period("M")).min()
+    return [day.date() for day in firsts]
 
 
 def _eps_growth(universe: str, fiscal_year: int, as_of: date) -> float:
