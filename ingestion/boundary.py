@@ -7,9 +7,14 @@ its lower limit below the stored upper one, and the other way round
 (`check_target_range`). Each raises `BoundaryError` naming provider, key and dates. Also
 here: whether a provider's adjusted closes disagree with the stored ones
 (`adjustment_changed`), the sign that a dividend or split re-based a symbol's history.
+
+Both price rules also come as one query over a batch of symbols' frames
+(`symbols_out_of_bounds`, `symbols_adjusted`): a nightly asks them of every symbol for a
+few rows each, and a query per symbol costs more than the rows. They name the symbols
+only; the single-symbol functions give the reasons.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import duckdb
@@ -131,6 +136,116 @@ def check_returns(
         f"{low:+.0%} .. {high:+.0%}, the bounds the warehouse tests (price = adj_close, "
         f"else close): {shown}{more}"
     )
+
+
+@contextmanager
+def _incoming_prices(
+    con: duckdb.DuckDBPyConnection, frames: Mapping[str, pd.DataFrame]
+) -> Iterator[None]:
+    """The rows of `frames` as the view `incoming_prices`: each frame's rows under its key
+    (`symbol`), their session as a date and their price (adj_close, else close)."""
+    parts = [
+        pd.DataFrame(
+            {
+                "symbol": symbol,
+                "session_date": frame["session_date"].dt.normalize(),
+                "adj_close": frame["adj_close"],
+                "price": frame["adj_close"].fillna(frame["close"]),
+            }
+        )
+        for symbol, frame in frames.items()
+        if not frame.empty
+    ]
+    with _registered(con, "incoming_prices", pd.concat(parts, ignore_index=True)):
+        yield
+
+
+def symbols_out_of_bounds(
+    con: duckdb.DuckDBPyConnection, frames: Mapping[str, pd.DataFrame]
+) -> set[str]:
+    """The symbols whose frame `check_returns` would refuse, from one query over all the
+    frames: the same stored sessions, returns and bounds as `check_returns` of each."""
+    if all(frame.empty for frame in frames.values()):
+        return set()
+    low, high = RETURN_BOUNDS
+    with _incoming_prices(con, frames):
+        rows = con.execute(
+            """
+            with new as (
+                select symbol, cast(session_date as date) as session_date, price,
+                    true as is_new
+                from incoming_prices
+            ),
+            edges as (
+                select symbol, min(session_date) as first_new, max(session_date) as last_new
+                from new
+                group by symbol
+            ),
+            -- the stored sessions read: the frame's and the one either side of them
+            reach as (
+                select edges.symbol,
+                    coalesce(
+                        max(stored.session_date) filter (where stored.session_date < first_new),
+                        first_new
+                    ) as first_read,
+                    coalesce(
+                        min(stored.session_date) filter (where stored.session_date > last_new),
+                        last_new
+                    ) as last_read
+                from edges
+                left join raw.prices as stored on stored.symbol = edges.symbol
+                group by edges.symbol, first_new, last_new
+            ),
+            kept as (
+                select stored.symbol, stored.session_date,
+                    coalesce(stored.adj_close, stored.close) as price, false as is_new
+                from raw.prices as stored
+                inner join reach
+                    on stored.symbol = reach.symbol
+                    and stored.session_date between reach.first_read and reach.last_read
+                where not exists (
+                    select 1 from new
+                    where new.symbol = stored.symbol and new.session_date = stored.session_date
+                )
+            ),
+            moves as (
+                select symbol, is_new,
+                    lag(is_new) over by_day as follows_new,
+                    price / lag(price) over by_day - 1 as change
+                from (select * from new union all select * from kept)
+                window by_day as (partition by symbol order by session_date)
+            )
+            select distinct symbol
+            from moves
+            where (is_new or follows_new) and change is not null
+                and not (change between $low and $high)
+            """,
+            {"low": low, "high": high},
+        ).fetchall()
+    return {symbol for (symbol,) in rows}
+
+
+def symbols_adjusted(
+    con: duckdb.DuckDBPyConnection, frames: Mapping[str, pd.DataFrame]
+) -> set[str]:
+    """The symbols for which `adjustment_changed` is true, from one query over all the
+    frames."""
+    if all(frame.empty for frame in frames.values()):
+        return set()
+    with _incoming_prices(con, frames):
+        rows = con.execute(
+            """
+            select distinct stored.symbol
+            from raw.prices as stored
+            inner join incoming_prices as new
+                on stored.symbol = new.symbol
+                and stored.session_date = cast(new.session_date as date)
+            where new.adj_close is not null and stored.adj_close is not null
+                and abs(stored.adj_close - new.adj_close) > ? * abs(stored.adj_close)
+            """,
+            [ADJUSTMENT_TOLERANCE],
+        ).fetchall()
+    return {symbol for (symbol,) in rows}
 
 
 def adjustment_changed(con: duckdb.DuckDBPyConnection, symbol: str, frame: pd.DataFrame) -> bool:

@@ -8,13 +8,20 @@ two adjustment bases; the load is logged as `restated`. Estimates also come from
 files analysts drop in the landing zone (`ingestion.landing`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
 import pandas as pd
 
-from ingestion.boundary import adjustment_changed, check_returns, check_target_range
+from ingestion.boundary import (
+    adjustment_changed,
+    check_returns,
+    check_target_range,
+    symbols_adjusted,
+    symbols_out_of_bounds,
+)
 from ingestion.calendar import sessions_between, xnys
 from ingestion.config import Settings
 from ingestion.landing import PROVIDER as LANDING
@@ -36,21 +43,60 @@ def refresh_prices(
 ) -> RefreshReport:
     reach = daily_reach(settings, provider.name, window_start)
     windows = plan(con, PRICES, universe.symbols, reach)
+    rules = _PriceRules(con, provider.name, settings.history_start)
+    steps = Steps(
+        PRICES,
+        provider.name,
+        provider.prices,
+        check=rules.check,
+        reload_from=rules.reload_from,
+        screen=rules.screen,
+    )
+    return run(con, steps, windows, log)
 
-    def reload_from(symbol: str, frame: pd.DataFrame) -> date | None:
-        if not adjustment_changed(con, symbol, frame):
+
+@dataclass
+class _PriceRules:
+    """The price rules of one refresh. A batch's frames are screened together first; a
+    symbol the screen named, or whose frame is not the one screened (its history was
+    fetched again), is judged alone, which also gives the reason."""
+
+    con: duckdb.DuckDBPyConnection
+    provider: str
+    history_start: date
+    screened: dict[str, pd.DataFrame] = field(default_factory=dict)
+    adjusted: set[str] = field(default_factory=set)
+    out_of_bounds: set[str] = field(default_factory=set)
+
+    def screen(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.screened = {}
+        if not frames:
+            return
+        try:
+            self.adjusted = symbols_adjusted(self.con, frames)
+            self.out_of_bounds = symbols_out_of_bounds(self.con, frames)
+        except duckdb.Error:  # each symbol's own check meets it, and names it
+            return
+        self.screened = dict(frames)
+
+    def _passed(self, symbol: str, frame: pd.DataFrame, named: set[str]) -> bool:
+        return self.screened.get(symbol) is frame and symbol not in named
+
+    def reload_from(self, symbol: str, frame: pd.DataFrame) -> date | None:
+        if self._passed(symbol, frame, self.adjusted):
+            return None
+        if not adjustment_changed(self.con, symbol, frame):
             return None
         # fetchall: a half-read result would block the checks that follow.
-        [(first,)] = con.execute(
+        [(first,)] = self.con.execute(
             "select min(session_date) from raw.prices where symbol = ?", [symbol]
         ).fetchall()
-        return min(first, settings.history_start) if first else settings.history_start
+        return min(first, self.history_start) if first else self.history_start
 
-    def check(symbol: str, frame: pd.DataFrame) -> None:
-        check_returns(con, provider.name, symbol, frame)
-
-    steps = Steps(PRICES, provider.name, provider.prices, check=check, reload_from=reload_from)
-    return run(con, steps, windows, log)
+    def check(self, symbol: str, frame: pd.DataFrame) -> None:
+        if self._passed(symbol, frame, self.out_of_bounds):
+            return
+        check_returns(self.con, self.provider, symbol, frame)
 
 
 def refresh_rates(

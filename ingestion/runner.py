@@ -78,7 +78,10 @@ class Steps:
     `fetch(keys, start, end)` asks the provider. `check(key, frame)` raises for rows the
     warehouse would reject. `reload_from(key, frame)` gives the date to fetch the key
     again from when its stored history must be replaced (None: load the frame as it is).
-    With `require_any`, a refresh in which every key failed raises RefreshError.
+    `screen(frames)` is told a batch's validated frames, by key, before any of them is
+    loaded (none when they were validated one by one), so that `check` and `reload_from`
+    can answer from one look at them all. With `require_any`, a refresh in which every
+    key failed raises RefreshError.
     """
 
     dataset: Dataset
@@ -86,6 +89,7 @@ class Steps:
     fetch: Callable[[list[str], date, date], pd.DataFrame]
     check: Callable[[str, pd.DataFrame], None] | None = None
     reload_from: Callable[[str, pd.DataFrame], date | None] | None = None
+    screen: Callable[[dict[str, pd.DataFrame]], None] | None = None
     require_any: bool = True
 
 
@@ -103,6 +107,8 @@ def run(
             batch = keys[first : first + VALIDATION_BATCH]
             fetched = {key: _fetch(steps, key, (start, end)) for key in batch}
             valid = validated_together(fetched, steps.dataset, steps.provider)
+            if steps.screen is not None:
+                steps.screen(valid)
             for key in batch:
                 try:
                     report.loads.append(

@@ -7,9 +7,17 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from ingestion.boundary import (
+    BoundaryError,
+    adjustment_changed,
+    check_returns,
+    symbols_adjusted,
+    symbols_out_of_bounds,
+)
 from ingestion.config import Settings
 from ingestion.providers.sample import SampleProvider
 from ingestion.refresh import refresh_prices, refresh_rates
+from ingestion.schemas import PRICES, validate
 
 QUIET = lambda _message: None  # noqa: E731
 
@@ -230,3 +238,84 @@ def test_a_target_range_upside_down_fails_the_series_loaded_second(con, warehous
         f"2024-03-27 (DFEDTARL {lower:g}, DFEDTARU {lower - 0.25:g})"
         in (report.failures["DFEDTARU"])
     )
+
+
+def _refused(con, symbol: str, frame: pd.DataFrame) -> bool:
+    try:
+        check_returns(con, "sample", symbol, frame)
+    except BoundaryError:
+        return True
+    return False
+
+
+def test_the_batch_screen_names_the_symbols_each_check_alone_would(con, warehouse_path, universe):
+    """The one-query screens of a batch give, symbol by symbol, the answers of
+    `check_returns` and `adjustment_changed`: planted jumps into and out of new and
+    restated bars, across a stored gap, out of a restated start of history, a whole history
+    restated, at the bounds, adjusted closes changed or missing."""
+    refresh_prices(con, SampleProvider(universe), universe, _settings(warehouse_path), QUIET)
+    # a stored gap: IWM's sessions of 2024-03-25 .. 03-27 are gone, so the first bar of its
+    # frame (03-28 on) is judged against 03-22
+    con.execute(
+        "delete from raw.prices where symbol = 'IWM' and session_date between '2024-03-25' "
+        "and '2024-03-27'"
+    )
+    fetched = SampleProvider(universe).prices(
+        ["SPX", "RUT", "QQQ", "NDX", "XLK", "XLF", "XLE", "XLI"],
+        date(2024, 3, 20),
+        date(2024, 4, 5),
+    )
+    frames = {
+        symbol: validate(rows.reset_index(drop=True), PRICES, "sample")
+        for symbol, rows in fetched.groupby("symbol")
+    }
+    market = SampleProvider(universe)
+    # ONEQ: its whole stored history and the new sessions, all at 4 %: no return changes
+    # RSP: its first four stored sessions at 4 %, judged only by the return out of them
+    for symbol, start, end in (
+        ("ONEQ", "2024-01-02", "2024-04-05"),
+        ("RSP", "2024-01-02", "2024-01-05"),
+        ("IWM", "2024-03-28", "2024-04-05"),
+    ):
+        rows = market.prices([symbol], date.fromisoformat(start), date.fromisoformat(end))
+        frames[symbol] = validate(rows, PRICES, "sample")
+    price_columns = ["open", "high", "low", "close", "adj_close"]
+    for symbol in ("ONEQ", "RSP", "XLI"):  # XLI: all of it at 4 %, judged by the return in
+        frames[symbol][price_columns] *= 0.04
+
+    def scale(symbol: str, day: str, factor: float) -> None:
+        frame = frames[symbol]
+        frame.loc[frame["session_date"] == pd.Timestamp(day), price_columns] *= factor
+
+    [(iwm_before_gap,)] = con.execute(
+        "select coalesce(adj_close, close) from raw.prices "
+        "where symbol = 'IWM' and session_date = '2024-03-22'"
+    ).fetchall()
+    # +1100 % against 03-22, the stored session before the gap; the rest of IWM in step
+    frames["IWM"][price_columns] *= iwm_before_gap * 12 / frames["IWM"]["adj_close"].iloc[0]
+    scale("RUT", "2024-04-02", 11.5)  # a new bar too high: into it and out of it
+    scale("QQQ", "2024-03-21", 0.04)  # a restated bar: adjusted close changed, and a jump
+    # at the bounds exactly: NDX -95 % and SPY +1000 % from a stored 100 on 2024-03-28
+    con.execute(
+        "update raw.prices set close = 100, adj_close = 100 "
+        "where symbol in ('NDX', 'SPY') and session_date = '2024-03-28'"
+    )
+    for symbol, price in (("NDX", 5.0), ("SPY", 1100.0)):
+        rows = market.prices([symbol], date(2024, 4, 1), date(2024, 4, 1))
+        frames[symbol] = validate(rows.assign(**dict.fromkeys(price_columns, price)), PRICES, "s")
+    scale("XLK", "2024-03-26", 1 + 2e-6)  # adjusted close changed, return in bounds
+    frames["XLF"] = frames["XLF"].iloc[0:0]  # nothing fetched
+    frames["XLE"]["adj_close"] = float("nan")  # no adjusted closes: prices are closes
+    scale("XLE", "2024-04-03", 0.02)
+
+    assert symbols_out_of_bounds(con, frames) == {
+        symbol for symbol, frame in frames.items() if _refused(con, symbol, frame)
+    }
+    assert symbols_adjusted(con, frames) == {
+        symbol for symbol, frame in frames.items() if adjustment_changed(con, symbol, frame)
+    }
+    # what the planted cases are, so that agreeing on nothing cannot pass
+    assert symbols_out_of_bounds(con, frames) >= {"IWM", "RUT", "QQQ", "XLE", "RSP", "XLI"}
+    assert not symbols_out_of_bounds(con, frames) & {"SPX", "ONEQ", "NDX", "SPY"}
+    assert symbols_adjusted(con, frames) == {"IWM", "QQQ", "XLK", "ONEQ", "RSP", "XLI"}
+    assert symbols_out_of_bounds(con, {"XLF": frames["XLF"]}) == set()
