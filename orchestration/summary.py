@@ -44,23 +44,42 @@ def warehouse_stats(path: Path) -> list[TableStats]:
                 table_name
             """
         ).fetchall()
-        stats = []
-        for schema, name, table_type in objects:
-            columns = {
-                row[0]
-                for row in con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = ? and table_name = ?",
-                    [schema, name],
-                ).fetchall()
-            }
-            date_column = next((c for c in DATE_COLUMNS if c in columns), None)
-            span = f", min({date_column}), max({date_column})" if date_column else ""
+        columns: dict[tuple[str, str], set[str]] = {}
+        for schema, name, column in con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns"
+        ).fetchall():
+            columns.setdefault((schema, name), set()).add(column)
+        if not objects:
+            return []
+        # One query for all of them: a query each costs more than counting these rows.
+        parts = []
+        for schema, name, _ in objects:
+            found = columns.get((schema, name), set())
+            date_column = next((c for c in DATE_COLUMNS if c in found), None)
+            span = (
+                f'min("{date_column}")::date, max("{date_column}")::date'
+                if date_column
+                else "null::date, null::date"
+            )
             # Names come from the catalog, quoted as identifiers.
-            row = con.execute(f'select count(*){span} from "{schema}"."{name}"').fetchone()
-            first, last = (row[1], row[2]) if date_column else (None, None)
-            kind = "view" if table_type == "VIEW" else "table"
-            stats.append(TableStats(schema, name, kind, row[0], first, last))
+            parts.append(f'select count(*), {span} from "{schema}"."{name}"')
+        counted = con.execute(
+            " union all ".join(f"select {i} as position, * from ({q})" for i, q in enumerate(parts))
+            + " order by position"
+        ).fetchall()
+        stats = [
+            TableStats(
+                schema,
+                name,
+                "view" if table_type == "VIEW" else "table",
+                rows,
+                first,
+                last,
+            )
+            for (schema, name, table_type), (_, rows, first, last) in zip(
+                objects, counted, strict=True
+            )
+        ]
     return stats
 
 
