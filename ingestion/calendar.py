@@ -28,7 +28,7 @@ def sessions_between(start: date, end: date) -> list[date]:
         return []
     cal = xnys()
     index = cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
-    return [ts.date() for ts in index]
+    return index.date.tolist()  # in C: a Timestamp per session costs 0.2 s for 27 years
 
 
 def is_session(day: date) -> bool:
