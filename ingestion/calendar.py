@@ -28,7 +28,7 @@ def sessions_between(start: date, end: date) -> list[date]:
         return []
     cal = xnys()
     index = cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
-    return index.date.tolist()  # in C: a Timestamp per session costs 0.2 s for 27 years
+    return index.date.tolist()  # converted in C, not through a Timestamp per session
 
 
 def is_session(day: date) -> bool:

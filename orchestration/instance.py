@@ -112,7 +112,8 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def has_table(self, table_name: str) -> bool:
         # Dagster asks before storing the tags of each asset event, through a new engine
-        # each time; a table of the index, once there, stays until the files are wiped.
+        # each time. Its tables are added by migrations, never dropped (a wipe deletes
+        # rows), so one found is remembered; forgotten with the connections, to be safe.
         if table_name in self._tables_present:
             return True
         present = super().has_table(table_name)

@@ -44,13 +44,13 @@ def warehouse_stats(path: Path) -> list[TableStats]:
                 table_name
             """
         ).fetchall()
+        if not objects:
+            return []
         columns: dict[tuple[str, str], set[str]] = {}
         for schema, name, column in con.execute(
             "select table_schema, table_name, column_name from information_schema.columns"
         ).fetchall():
             columns.setdefault((schema, name), set()).add(column)
-        if not objects:
-            return []
         # One query for all of them: a query each costs more than counting these rows.
         parts = []
         for schema, name, _ in objects:
