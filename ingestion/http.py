@@ -9,6 +9,7 @@ that quotes a key back (some error pages do) has it replaced by `<redacted>` bef
 is kept, parsed or quoted in an error.
 """
 
+import logging
 import re
 import threading
 import time
@@ -28,16 +29,17 @@ from tenacity import (
 )
 
 from ingestion.errors import ProviderError
-from ingestion.log_secrets import (
-    MIN_SECRET_CHARS,
-    REDACTED,
-    SECRET_PARAMS,
-    hide_in_logs,
-)
 
 USER_AGENT = "market-divergence-warehouse/0.1 (research pipeline; python-httpx)"
 SAFE_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
+REDACTED = b"<redacted>"
+SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "access_token"})
 SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
+# `name=value` of a secret parameter in a URL, whatever the value's length.
+SECRET_QUERY_VALUE = re.compile(
+    rf"\b((?:{'|'.join(sorted(SECRET_PARAMS))})=)[^&\s\"']+", re.IGNORECASE
+)
+MIN_SECRET_CHARS = 8  # shorter values would redact ordinary text
 
 
 def secret_values(headers: Mapping[str, str], params: Mapping[str, str] | None) -> list[str]:
@@ -48,6 +50,36 @@ def secret_values(headers: Mapping[str, str], params: Mapping[str, str] | None) 
         if name.lower() in SECRET_HEADERS:
             found.extend([value, value.split(" ", 1)[-1]])
     return sorted({v for v in found if len(v) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+
+
+class _HideSecrets(logging.Filter):
+    """Replaces registered secret values, and the value of any key-like query parameter,
+    in the records of a logger (httpx logs every request URL at INFO, and a webhook URL or
+    a query-string key is a credential)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = SECRET_QUERY_VALUE.sub(rf"\g<1>{REDACTED.decode()}", message)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            hidden = hidden.replace(secret, REDACTED.decode())
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+_HTTPX_FILTER = _HideSecrets()
+
+
+def hide_in_logs(*secrets: str) -> None:
+    """Never let httpx's request log show these values."""
+    logger = logging.getLogger("httpx")
+    if _HTTPX_FILTER not in logger.filters:
+        logger.addFilter(_HTTPX_FILTER)
+    _HTTPX_FILTER.secrets.update(s for s in secrets if len(s) >= MIN_SECRET_CHARS)
 
 
 def redact(body: bytes, secrets: list[str]) -> bytes:

@@ -20,7 +20,7 @@ asks (the HttpClient keeps the raw body in the landing zone first), and the pure
 
 FRED takes the API key only as a query parameter, so it is in the request URL: messages
 never contain the URL, any message that could quote a response is scrubbed of the key, and
-httpx's own request log line is scrubbed too (`ingestion.log_secrets.hide_in_logs`).
+httpx's own request log line is scrubbed too (`ingestion.http.hide_in_logs`).
 """
 
 import csv
@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ingestion.http import HttpClient, HttpSettings, LandingZone
-from ingestion.log_secrets import hide_in_logs
+from ingestion.http import HttpClient, HttpSettings, LandingZone, hide_in_logs
 from ingestion.providers.base import ProviderError
 from ingestion.providers.common import check_window, concat_sorted
 

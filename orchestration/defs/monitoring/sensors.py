@@ -8,6 +8,7 @@ expectations in `freshness.py`.
 import os
 from datetime import UTC, datetime
 
+import httpx
 from dagster import (
     AssetKey,
     DagsterEventType,
@@ -19,7 +20,7 @@ from dagster import (
     sensor,
 )
 
-from ingestion.log_secrets import hide_in_logs
+from ingestion.http import hide_in_logs
 from orchestration.defs.monitoring.freshness import EXPECTATIONS, overdue
 
 
@@ -71,9 +72,6 @@ def run_failure_alert_sensor(context: RunFailureSensorContext) -> None:
     if not url:
         return
     hide_in_logs(url)  # the URL may hold a token; httpx logs each request's URL
-    # imported here: 0.2 s that every load of the definitions would pay otherwise
-    import httpx
-
     try:
         response = httpx.post(url, json=payload, timeout=10.0)
         response.raise_for_status()
