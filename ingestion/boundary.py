@@ -8,10 +8,10 @@ its lower limit below the stored upper one, and the other way round
 here: whether a provider's adjusted closes disagree with the stored ones
 (`adjustment_changed`), the sign that a dividend or split re-based a symbol's history.
 
-Both price rules also come as one query over a batch of symbols' frames
-(`symbols_out_of_bounds`, `symbols_adjusted`): a nightly asks them of every symbol for a
-few rows each, and a query per symbol costs more than the rows. They name the symbols
-only; the single-symbol functions give the reasons.
+Both price rules are one query over a batch of symbols' frames (`symbols_out_of_bounds`,
+`symbols_adjusted`): a nightly asks them of every symbol for a few rows each, and a query
+per symbol costs more than the rows. The single-symbol functions ask the same query of
+one frame, and give the reasons.
 """
 
 from collections.abc import Iterator, Mapping
@@ -83,52 +83,13 @@ def check_returns(
     stored (the frame's rows in place of the stored ones), leaves `RETURN_BOUNDS`; only
     returns to or from the frame's rows are judged, so the stored sessions read are those
     among the frame's and the one either side of them."""
-    if frame.empty:
+    jumps = _returns_out_of_bounds(con, {symbol: frame})
+    if not jumps:
         return
-    new = pd.DataFrame(
-        {
-            "session_date": frame["session_date"].dt.normalize(),
-            "price": frame["adj_close"].fillna(frame["close"]),
-            "is_new": True,
-        }
-    )
-    first, last = new["session_date"].min().date(), new["session_date"].max().date()
-    rows = con.execute(
-        """
-        select session_date, coalesce(adj_close, close)
-        from raw.prices
-        where symbol = $symbol
-            and session_date >= coalesce(
-                (select max(session_date) from raw.prices
-                where symbol = $symbol and session_date < $first), $first)
-            and session_date <= coalesce(
-                (select min(session_date) from raw.prices
-                where symbol = $symbol and session_date > $last), $last)
-        """,
-        {"symbol": symbol, "first": first, "last": last},
-    ).fetchall()
-    stored = pd.DataFrame(
-        {
-            "session_date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype="object")),
-            "price": pd.Series([r[1] for r in rows], dtype="float64"),
-            "is_new": False,
-        }
-    )
-    stored = stored[~stored["session_date"].isin(new["session_date"])]
-    series = pd.concat([new, stored], ignore_index=True).sort_values(
-        "session_date", ignore_index=True
-    )
-    previous = series.shift()
-    change = series["price"] / previous["price"] - 1
-    judged = series["is_new"] | previous["is_new"].eq(True)
     low, high = RETURN_BOUNDS
-    jumps = series[judged & change.notna() & ~change.between(low, high)].index
-    if len(jumps) == 0:
-        return
     shown = "; ".join(
-        f"{previous.at[i, 'session_date'].date()} {previous.at[i, 'price']:.10g} -> "
-        f"{series.at[i, 'session_date'].date()} {series.at[i, 'price']:.10g} ({change[i]:+.2%})"
-        for i in jumps[:5]
+        f"{before} {before_price:.10g} -> {day} {price:.10g} ({change:+.2%})"
+        for _, before, before_price, day, price, change in jumps[:5]
     )
     more = f"; and {len(jumps) - 5} more" if len(jumps) > 5 else ""
     raise BoundaryError(
@@ -136,6 +97,14 @@ def check_returns(
         f"{low:+.0%} .. {high:+.0%}, the bounds the warehouse tests (price = adj_close, "
         f"else close): {shown}{more}"
     )
+
+
+def symbols_out_of_bounds(
+    con: duckdb.DuckDBPyConnection, frames: Mapping[str, pd.DataFrame]
+) -> set[str]:
+    """The symbols whose frame `check_returns` refuses, from one query over all the
+    frames."""
+    return {symbol for symbol, *_ in _returns_out_of_bounds(con, frames)}
 
 
 @contextmanager
@@ -160,16 +129,16 @@ def _incoming_prices(
         yield
 
 
-def symbols_out_of_bounds(
+def _returns_out_of_bounds(
     con: duckdb.DuckDBPyConnection, frames: Mapping[str, pd.DataFrame]
-) -> set[str]:
-    """The symbols whose frame `check_returns` would refuse, from one query over all the
-    frames: the same stored sessions, returns and bounds as `check_returns` of each."""
+) -> list[tuple]:
+    """(symbol, previous session, its price, session, price, return) of each return to or
+    from a frame's rows that leaves `RETURN_BOUNDS`, by symbol and session."""
     if all(frame.empty for frame in frames.values()):
-        return set()
+        return []
     low, high = RETURN_BOUNDS
     with _incoming_prices(con, frames):
-        rows = con.execute(
+        return con.execute(
             """
             with new as (
                 select symbol, cast(session_date as date) as session_date, price,
@@ -209,26 +178,34 @@ def symbols_out_of_bounds(
                 )
             ),
             moves as (
-                select symbol, is_new,
+                select symbol, session_date, price, is_new,
                     lag(is_new) over by_day as follows_new,
+                    lag(session_date) over by_day as previous_date,
+                    lag(price) over by_day as previous_price,
                     price / lag(price) over by_day - 1 as change
                 from (select * from new union all select * from kept)
                 window by_day as (partition by symbol order by session_date)
             )
-            select distinct symbol
+            select symbol, previous_date, previous_price, session_date, price, change
             from moves
             where (is_new or follows_new) and change is not null
                 and not (change between $low and $high)
+            order by symbol, session_date
             """,
             {"low": low, "high": high},
         ).fetchall()
-    return {symbol for (symbol,) in rows}
+
+
+def adjustment_changed(con: duckdb.DuckDBPyConnection, symbol: str, frame: pd.DataFrame) -> bool:
+    """True when the frame's adjusted closes disagree with stored ones on shared sessions."""
+    return symbol in symbols_adjusted(con, {symbol: frame})
 
 
 def symbols_adjusted(
     con: duckdb.DuckDBPyConnection, frames: Mapping[str, pd.DataFrame]
 ) -> set[str]:
-    """The symbols for which `adjustment_changed` is true, from one query over all the
+    """The symbols whose frame's adjusted closes disagree with stored ones on shared
+    sessions (a dividend or split re-based the history), from one query over all the
     frames."""
     if all(frame.empty for frame in frames.values()):
         return set()
@@ -246,28 +223,6 @@ def symbols_adjusted(
             [ADJUSTMENT_TOLERANCE],
         ).fetchall()
     return {symbol for (symbol,) in rows}
-
-
-def adjustment_changed(con: duckdb.DuckDBPyConnection, symbol: str, frame: pd.DataFrame) -> bool:
-    """True when the frame's adjusted closes disagree with stored ones on shared sessions."""
-    if frame.empty or frame["adj_close"].isna().all():
-        return False
-    incoming = frame.loc[frame["adj_close"].notna(), ["session_date", "adj_close"]]
-    with _registered(con, "incoming_adjusted", incoming):
-        # fetchall, not fetchone: DuckDB refuses other work on a half-read result.
-        [(differs,)] = con.execute(
-            """
-            select count(*)
-            from raw.prices as stored
-            inner join incoming_adjusted as new
-                on stored.session_date = cast(new.session_date as date)
-            where stored.symbol = ?
-                and stored.adj_close is not null
-                and abs(stored.adj_close - new.adj_close) > ? * abs(stored.adj_close)
-            """,
-            [symbol, ADJUSTMENT_TOLERANCE],
-        ).fetchall()
-    return differs > 0
 
 
 # (lower, upper) limits of the Fed's target range: lower must stay below upper, as the

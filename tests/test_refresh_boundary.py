@@ -249,10 +249,11 @@ def _refused(con, symbol: str, frame: pd.DataFrame) -> bool:
 
 
 def test_the_batch_screen_names_the_symbols_each_check_alone_would(con, warehouse_path, universe):
-    """The one-query screens of a batch give, symbol by symbol, the answers of
-    `check_returns` and `adjustment_changed`: planted jumps into and out of new and
-    restated bars, across a stored gap, out of a restated start of history, a whole history
-    restated, at the bounds, adjusted closes changed or missing."""
+    """The one-query screens of a batch name the symbols that `check_returns` and
+    `adjustment_changed` refuse frame by frame (no symbol's rows count for another's), and
+    the planted ones: jumps into and out of new and restated bars, across a stored gap, out
+    of a restated start of history; not a whole history restated in step, nor returns at
+    the bounds; adjusted closes changed, or missing."""
     refresh_prices(con, SampleProvider(universe), universe, _settings(warehouse_path), QUIET)
     # a stored gap: IWM's sessions of 2024-03-25 .. 03-27 are gone, so the first bar of its
     # frame (03-28 on) is judged against 03-22
