@@ -74,20 +74,35 @@ def _new_root(root: Path) -> Path:
 
 
 def _live_members(group: int) -> list[int]:
-    """Processes of a process group that have not exited yet (zombies hold no locks)."""
+    """Processes of a process group that have not exited yet.
+
+    A zombie holds no locks, but a killed process's leader thread can turn zombie while its
+    other threads are still closing the process's files (DuckDB's lock among them): a
+    process counts as gone only once every one of its threads is a zombie or dead."""
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdecimal():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
+        fields = _stat_fields(entry / "stat")
+        if fields is None or int(fields[2]) != group:
             continue
-        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after it
-        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(pgrp) == group and state != "Z":
+        try:
+            tasks = list((entry / "task").iterdir())
+        except OSError:  # gone since
+            continue
+        states = [found[0] for task in tasks if (found := _stat_fields(task / "stat"))]
+        if any(state not in ("Z", "X") for state in states):
             members.append(int(entry.name))
     return members
+
+
+def _stat_fields(stat: Path) -> list[str] | None:
+    """state, ppid, pgrp, ... of a /proc stat file (None once the process or thread is gone);
+    comm may hold spaces, so split after it."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
 
 
 def _wait_for_group_exit(group: int, timeout: float = 60.0) -> None:
