@@ -16,7 +16,7 @@ PIP_QUIET := $(if $(filter 1 true yes,$(VERBOSE)),,-qq)
 # WAREHOUSE_ENGINE=spark builds the models on a local Spark session instead of DuckDB.
 ENGINE_DEPS := $(if $(filter spark,$(WAREHOUSE_ENGINE)),spark)
 
-run: manifest $(ENGINE_DEPS) ## Build the warehouse from the configured provider (default: the sample market)
+run: install $(ENGINE_DEPS) ## Build the warehouse from the configured provider (default: the sample market)
 	$(BIN)/python -m orchestration.run refresh_all_job
 
 # Two workers (CI has two cores); a test file runs whole on one worker, so a module's

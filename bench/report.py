@@ -40,7 +40,7 @@ LABELS = {
     "nightly": "nightly increment: 1 session appended + dbt build",
     "spark_build_full": "Spark: dbt build --full-refresh (raw tables exported to Parquet first)",
     "spark_nightly": "Spark: nightly, 1 session appended + raw.prices exported + dbt build",
-    "e2e_make_run": "make run (dbt parse + refresh_all_job), default universe",
+    "e2e_make_run": "first make run in a fresh clone (dbt parse beside the loads), default",
     "e2e_nightly": "nightly refresh_all_job, default universe",
     "e2e_nothing_new": "refresh_all_job with nothing new, default universe",
 }

@@ -2,23 +2,15 @@
 asking dbt, running the dbt installed beside this interpreter, and loading no dbt adapter
 into the step's own process."""
 
-import shutil
-import sys
 from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version
-from pathlib import Path
 
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
-
-def dbt_executable() -> str:
-    """The dbt installed beside this interpreter, so an unactivated venv still finds it."""
-    for folder in (Path(sys.prefix) / "bin", Path(sys.executable).parent):
-        if (folder / "dbt").exists():
-            return str(folder / "dbt")
-    return shutil.which("dbt") or "dbt"
+# Read from here by shared.py, and replaced here by tests/crash_run.py.
+from orchestration.manifest import dbt_executable as dbt_executable
 
 
 class WarehouseDbtCliResource(DbtCliResource):

@@ -10,6 +10,10 @@ the serving file is already the build of exactly these raw tables and this dbt p
 same tables. `--rebuild` makes it anyway. The runs go through the Dagster instance in
 DAGSTER_HOME, so they are recorded and show up later in the UI.
 
+When a file of the dbt project changed since its manifest was written (or there is no
+manifest yet, as after a fresh clone), `dbt parse` runs beside the loads
+(orchestration.manifest); the build run waits for it.
+
 The terminal gets one line per step as it ends (with its time, any check that did not
 pass, a failed step's error in full), then the summary; Dagster's and dbt's whole log goes
 to `$DAGSTER_HOME/logs/<job>-<time>.log`. With VERBOSE=1 that log streams to the terminal
@@ -38,6 +42,7 @@ from dagster import (
 
 from ingestion.config import Settings, serving_dir_from_env, warehouse_engine_from_env
 from orchestration.build_inputs import Served, serving_is_current
+from orchestration.manifest import ManifestError, ManifestParse
 from orchestration.partitions import partitions_to_load
 from orchestration.recovery import recover_interrupted_runs, run_tags
 from orchestration.shared import default_warehouse_path
@@ -180,6 +185,13 @@ def nothing_new(warehouse: Path, serving: Path) -> Served | None:
     return serving_is_current(warehouse, serving / SERVING_FILE, {}, warehouse_engine_from_env())
 
 
+def say(line: str) -> None:
+    """A line on the terminal, also while the run's own output goes to its log file."""
+    out = sys.__stdout__ or sys.stdout
+    out.write(line + "\n")
+    out.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job", nargs="?", default="refresh_all_job", choices=sorted(JOBS))
@@ -214,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     serving = serving_dir_from_env(warehouse)
     runs = Runs()
     unchanged: Served | None = None
-    with DagsterInstance.get() as instance:
+    parse_failed: str | None = None
+    parse = ManifestParse(warehouse)
+    if parse.start():
+        print("dbt parse: the dbt project changed since its manifest, parsing beside the loads")
+    with parse, DagsterInstance.get() as instance:
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
         # was recovered is said on the terminal.
         recover_interrupted_runs(instance)
@@ -228,10 +244,24 @@ def main(argv: list[str] | None = None) -> int:
             output_to(log),
         ):
             runs.execute(instance, loads, run_config, {**partition_tags(first, last), **run_tags()})
-            if runs.success and (forced or not (unchanged := nothing_new(warehouse, serving))):
+            try:
+                if (parsed := parse.wait()) is not None:
+                    say(f"  {'dbt parse (beside the loads)':<44} {'ok':>6} {parsed:7.1f} s")
+            except ManifestError as error:
+                parse_failed = str(error)
+            if (
+                runs.success
+                and parse_failed is None
+                and (forced or not (unchanged := nothing_new(warehouse, serving)))
+            ):
                 runs.execute(instance, build, build_config, run_tags(), built_assets())
             seconds = time.monotonic() - started
-    print_summary(warehouse, runs.status(args.job), seconds, since=started_at)
+    status = runs.status(args.job)
+    if parse_failed:
+        status += "; the build was not run: dbt parse failed (below)"
+    print_summary(warehouse, status, seconds, since=started_at)
+    if parse_failed:
+        print(parse_failed, file=sys.stderr)
     if unchanged is not None:
         print(
             "Nothing new to build: the serving file is already the build of these raw tables "
@@ -247,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Report: {report}")
     if log_path:
         print(f"Log: {log_path}")
-    return 0 if runs.success else 1
+    return 0 if runs.success and not parse_failed else 1
 
 
 if __name__ == "__main__":

@@ -2,43 +2,28 @@
 
 import os
 import shutil
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ingestion.config import warehouse_path_from_env
 from ingestion.loader import connect, ensure_raw_schema
-from ingestion.paths import DBT_PROJECT_DIR
 from ingestion.universe import Universe, load_universe
+from orchestration.manifest import ManifestParse, manifest_path
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
-
-
-def _manifest_is_current() -> bool:
-    if not MANIFEST.exists():
-        return False
-    sources = [
-        path
-        for folder in ("models", "seeds", "macros", "tests")
-        for path in (DBT_PROJECT_DIR / folder).rglob("*")
-        if path.is_file()
-    ]
-    newest = max(path.stat().st_mtime for path in [*sources, DBT_PROJECT_DIR / "dbt_project.yml"])
-    return MANIFEST.stat().st_mtime >= newest
+MANIFEST = manifest_path()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The code location reads dbt's manifest at import: parse if `make` did not, or if a
     dbt file changed since."""
-    if hasattr(session.config, "workerinput") or _manifest_is_current():
+    if hasattr(session.config, "workerinput"):
         return
-    dbt = Path(sys.executable).parent / "dbt"
-    subprocess.run(
-        [str(dbt), "parse", "--profiles-dir", ".", "--quiet"], cwd=DBT_PROJECT_DIR, check=True
-    )
+    parse = ManifestParse(warehouse_path_from_env())
+    if parse.start():
+        parse.wait()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,0 +1,158 @@
+"""dbt's manifest: when it is out of date, `dbt parse` in a process of its own, and a run
+that parses beside its loads when the project changed (as in a fresh clone)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.worker import tracked_copy
+from ingestion.paths import PROJECT_ROOT
+from orchestration.manifest import (
+    ManifestError,
+    ManifestParse,
+    manifest_is_current,
+    manifest_path,
+)
+
+PROFILES = """\
+tiny:
+  target: duckdb
+  outputs:
+    duckdb:
+      type: duckdb
+      path: "{{ env_var('WAREHOUSE_PATH') }}"
+      threads: 1
+"""
+
+
+def _tiny_project(folder: Path) -> Path:
+    """A dbt project of one model, which dbt parses in a couple of seconds."""
+    (folder / "models").mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n"
+    )
+    (folder / "profiles.yml").write_text(PROFILES)
+    (folder / "models" / "one.sql").write_text("select 1 as x\n")
+    return folder
+
+
+def _age(path: Path, seconds_ago: float) -> None:
+    moment = time.time() - seconds_ago
+    os.utime(path, (moment, moment))
+
+
+def test_the_manifest_is_out_of_date_once_any_file_dbt_parses_is_newer(tmp_path):
+    project = _tiny_project(tmp_path / "project")
+    assert not manifest_is_current(project)  # none yet
+    (project / "macros" / "deep").mkdir(parents=True)
+    (project / "macros" / "deep" / "m.sql").write_text("{% macro m() %}1{% endmacro %}\n")
+    sources = [
+        project / "dbt_project.yml",
+        project / "profiles.yml",
+        project / "models" / "one.sql",
+        project / "macros" / "deep" / "m.sql",
+    ]
+    manifest = manifest_path(project)
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    for source in sources:
+        _age(source, 100)
+    _age(manifest, 50)
+    assert manifest_is_current(project)
+    # Files dbt does not parse may change freely: the build's own output, a note.
+    (project / "target" / "run.log").write_text("")
+    (project / "notes.md").write_text("")
+    assert manifest_is_current(project)
+    for source in sources:
+        _age(source, 10)
+        assert not manifest_is_current(project), source
+        _age(source, 100)
+    assert manifest_is_current(project)
+    # Older than the installation of the packages: a new dbt writes a new manifest.
+    for path in [manifest, *sources]:
+        os.utime(path, (0, 0))
+    assert not manifest_is_current(project)
+
+
+def test_a_parse_writes_the_manifest_and_a_failed_one_names_the_broken_file(tmp_path):
+    project = _tiny_project(tmp_path / "project")
+    warehouse = tmp_path / "warehouse.duckdb"
+    with ManifestParse(warehouse, project) as parse:
+        assert parse.start()
+        seconds = parse.wait()
+    assert seconds is not None
+    assert seconds > 0
+    assert '"one"' in manifest_path(project).read_text()
+    assert manifest_is_current(project)
+    assert not warehouse.exists()  # parsing never opens the warehouse
+    with ManifestParse(warehouse, project) as parse:
+        assert not parse.start()  # up to date: nothing to do
+        assert parse.wait() is None
+
+    written = manifest_path(project).read_text()
+    (project / "models" / "broken.sql").write_text("select {{ not_a_macro( }}\n")
+    with ManifestParse(warehouse, project) as parse:
+        assert parse.start()
+        with pytest.raises(ManifestError) as raised:
+            parse.wait()
+    assert f"dbt parse of {project} failed" in str(raised.value)
+    assert "broken" in str(raised.value)
+    assert manifest_path(project).read_text() == written
+
+
+@pytest.mark.slow
+def test_a_run_in_a_fresh_copy_parses_beside_its_loads_and_stops_on_a_broken_model(tmp_path):
+    if not (PROJECT_ROOT / ".git").exists():
+        pytest.skip("needs the project's git checkout to copy its tracked files")
+    project = tracked_copy(tmp_path / "clone")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(project / "dagster_home" / "dagster.yaml", home)
+    broken = project / "dbt_project" / "models" / "marts" / "broken.sql"
+    broken.write_text("select {{ not_a_macro( }}\n")
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "orchestration.run"],
+            cwd=project,  # the copy's code, dbt project and manifest
+            env={
+                **os.environ,
+                "DAGSTER_HOME": str(home),
+                "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+                "HISTORY_START": "2024-03-01",
+                "SAMPLE_END_DATE": "2024-03-28",
+            },
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    failed = run()
+    assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-3000:]
+    assert "parsing beside the loads" in failed.stdout
+    assert "the build was not run: dbt parse failed" in failed.stdout
+    assert "broken" in failed.stderr
+    assert "load raw/prices" in failed.stdout  # the loads ran meanwhile, and stay
+    assert not manifest_path(project / "dbt_project").exists()
+
+    broken.unlink()
+    done = run()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    parsed = [line for line in lines if "dbt parse (beside the loads)" in line]
+    assert len(parsed) == 1, lines
+    assert parsed[0].split()[-3:-1][0] == "ok", parsed
+    # The parse ended before the build started: its line comes before the build's.
+    build = next(i for i, line in enumerate(lines) if line.strip().startswith("dbt build"))
+    assert lines.index(parsed[0]) < build
+    assert "refresh_all_job succeeded" in done.stdout
+    assert manifest_is_current(project / "dbt_project")
+    # The next run finds the manifest current and parses nothing.
+    again = run()
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "dbt parse" not in again.stdout
