@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from ingestion.paths import DBT_PROJECT_DIR
 
@@ -69,7 +70,7 @@ class ManifestParse:
         self.warehouse = warehouse
         self.project_dir = project_dir
         self._process: subprocess.Popen[bytes] | None = None
-        self._output: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._output: IO[bytes] | None = None
         self._started = 0.0
 
     def start(self) -> bool:
@@ -77,7 +78,7 @@ class ManifestParse:
         if manifest_is_current(self.project_dir):
             return False
         # A file, not a pipe: nobody reads dbt's output until it has ended.
-        self._output = tempfile.NamedTemporaryFile(prefix="dbt-parse-")  # noqa: SIM115 (closed by wait)
+        self._output = tempfile.TemporaryFile(prefix="dbt-parse-")  # noqa: SIM115 (closed by wait)
         self._started = time.monotonic()
         self._process = subprocess.Popen(
             [dbt_executable(), "parse", "--profiles-dir", ".", "--quiet"],

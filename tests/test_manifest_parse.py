@@ -73,10 +73,11 @@ def test_the_manifest_is_out_of_date_once_any_file_dbt_parses_is_newer(tmp_path)
         assert not manifest_is_current(project), source
         _age(source, 100)
     assert manifest_is_current(project)
-    # Older than the installation of the packages: a new dbt writes a new manifest.
+    # Older than the installation of the packages (make's stamp): a new dbt writes a new
+    # manifest.
     for path in [manifest, *sources]:
         os.utime(path, (0, 0))
-    assert not manifest_is_current(project)
+    assert manifest_is_current(project) == (not list(Path(sys.prefix).glob(".installed-*")))
 
 
 def test_a_parse_writes_the_manifest_and_a_failed_one_names_the_broken_file(tmp_path):
