@@ -34,6 +34,11 @@ def step_label(step_key: str) -> str:
     return step_key
 
 
+def step_line(label: str, status: str, seconds: float) -> str:
+    """One finished step as the terminal shows it."""
+    return f"  {label:<44} {status:>6} {seconds:7.1f} s"
+
+
 class ProgressHandler(logging.Handler):
     """Turns the run's Dagster events into progress lines on `out`."""
 
@@ -58,7 +63,7 @@ class ProgressHandler(logging.Handler):
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             seconds = record.created - self.started.get(step, record.created)
             status = "ok" if kind == DagsterEventType.STEP_SUCCESS else "FAILED"
-            self._write(f"  {step_label(step):<44} {status:>6} {seconds:7.1f} s")
+            self._write(step_line(step_label(step), status, seconds))
             if kind == DagsterEventType.STEP_FAILURE and event.step_failure_data:
                 error = event.step_failure_data.error
                 while error is not None:

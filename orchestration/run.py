@@ -44,6 +44,7 @@ from ingestion.config import Settings, serving_dir_from_env, warehouse_engine_fr
 from orchestration.build_inputs import Served, serving_is_current
 from orchestration.manifest import ManifestError, ManifestParse
 from orchestration.partitions import partitions_to_load
+from orchestration.progress import step_line
 from orchestration.recovery import recover_interrupted_runs, run_tags
 from orchestration.shared import default_warehouse_path
 from orchestration.summary import print_summary
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.execute(instance, loads, run_config, {**partition_tags(first, last), **run_tags()})
             try:
                 if (parsed := parse.wait()) is not None:
-                    say(f"  {'dbt parse (beside the loads)':<44} {'ok':>6} {parsed:7.1f} s")
+                    say(step_line("dbt parse (beside the loads)", "ok", parsed))
             except ManifestError as error:
                 parse_failed = str(error)
             if (
