@@ -2,8 +2,6 @@
 that parses beside its loads when the project changed (as in a fresh clone)."""
 
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +16,7 @@ from orchestration.manifest import (
     manifest_is_current,
     manifest_path,
 )
+from tests.command_line import command_line_run
 
 PROFILES = """\
 tiny:
@@ -112,29 +111,10 @@ def test_a_run_in_a_fresh_copy_parses_beside_its_loads_and_stops_on_a_broken_mod
     if not (PROJECT_ROOT / ".git").exists():
         pytest.skip("needs the project's git checkout to copy its tracked files")
     project = tracked_copy(tmp_path / "clone")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(project / "dagster_home" / "dagster.yaml", home)
     broken = project / "dbt_project" / "models" / "marts" / "broken.sql"
     broken.write_text("select {{ not_a_macro( }}\n")
 
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "orchestration.run"],
-            cwd=project,  # the copy's code, dbt project and manifest
-            env={
-                **os.environ,
-                "DAGSTER_HOME": str(home),
-                "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
-                "HISTORY_START": "2024-03-01",
-                "SAMPLE_END_DATE": "2024-03-28",
-            },
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    failed = run()
+    failed = command_line_run(tmp_path, project=project)
     assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-3000:]
     assert "parsing beside the loads" in failed.stdout
     assert "the build was not run: dbt parse failed" in failed.stdout
@@ -143,7 +123,7 @@ def test_a_run_in_a_fresh_copy_parses_beside_its_loads_and_stops_on_a_broken_mod
     assert not manifest_path(project / "dbt_project").exists()
 
     broken.unlink()
-    done = run()
+    done = command_line_run(tmp_path, project=project)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     lines = done.stdout.splitlines()
     parsed = [line for line in lines if "dbt parse (beside the loads)" in line]

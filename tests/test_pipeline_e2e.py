@@ -1,9 +1,6 @@
 """End to end: every asset materialized by Dagster into a temporary warehouse, with real dbt."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,7 +10,7 @@ import numpy as np
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
-from ingestion.paths import PROJECT_ROOT
+from tests.command_line import command_line_run
 from tests.conftest import E2E_END, E2E_HISTORY_START, MANIFEST, materialize_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]
@@ -228,33 +225,9 @@ def _materialized(instance: DagsterInstance, run_id: str) -> set[AssetKey]:
     return {event.dagster_event.asset_key for event in events}
 
 
-def _command_line_run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`python -m orchestration.run` on March 2024 of the sample, in a Dagster home of its own."""
-    home = tmp_path / "dagster_home"
-    if not home.exists():
-        home.mkdir()
-        dagster_yaml = PROJECT_ROOT / "dagster_home" / "dagster.yaml"
-        (home / "dagster.yaml").write_text(dagster_yaml.read_text())
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.run"],
-        env={
-            **os.environ,
-            "DAGSTER_HOME": str(home),
-            "WAREHOUSE_PATH": str(tmp_path / "cli.duckdb"),
-            "HISTORY_START": "2024-03-01",
-            "SAMPLE_END_DATE": "2024-03-28",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
-
-
 def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     home = tmp_path / "dagster_home"
-    done = _command_line_run(tmp_path, HISTORY_START="2024-01-29")
+    done = command_line_run(tmp_path, HISTORY_START="2024-01-29")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "refresh_all_job succeeded" in done.stdout
     assert "raw.prices" in done.stdout
@@ -335,7 +308,7 @@ def _then_nothing_new(tmp_path: Path, **env: str) -> None:
     assert (published[1], published[2]) == (built_from, built_by)
     assert len(built_from) == 64
 
-    again = _command_line_run(tmp_path, **env)
+    again = command_line_run(tmp_path, **env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "refresh_all_job succeeded in" in again.stdout
     assert "Nothing new to build: the serving file is already the build of" in again.stdout
@@ -358,14 +331,14 @@ def _then_nothing_new(tmp_path: Path, **env: str) -> None:
 
 
 def test_a_failed_command_line_run_names_the_step_and_its_error(tmp_path):
-    quiet = _command_line_run(tmp_path, PRICES_PROVIDER="nowhere")
+    quiet = command_line_run(tmp_path, PRICES_PROVIDER="nowhere")
     assert quiet.returncode == 1
     failed = [line for line in quiet.stdout.splitlines() if "FAILED" in line]
     assert failed[0].split()[:2] == ["load", "raw/prices"]
     assert "ProviderError: provider 'nowhere' is not known" in quiet.stdout
     assert len(quiet.stdout.splitlines()) <= 80
     # VERBOSE=1: Dagster's own log on the terminal, no file.
-    verbose = _command_line_run(tmp_path, PRICES_PROVIDER="nowhere", VERBOSE="1")
+    verbose = command_line_run(tmp_path, PRICES_PROVIDER="nowhere", VERBOSE="1")
     assert verbose.returncode == 1
     everything = verbose.stdout + verbose.stderr
     assert " - dagster - " in everything
