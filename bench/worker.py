@@ -31,6 +31,7 @@ from bench import (
     spark_build,
     verify,
 )
+from bench.clone import tracked_copy
 from bench.project import BenchProject
 
 
@@ -237,22 +238,6 @@ def _e2e_env(folder: Path, end: str) -> dict[str, str]:
         "MARKET_DATA_PROVIDER": "sample",
         "DO_NOT_TRACK": "1",
     }
-
-
-def tracked_copy(folder: Path) -> Path:
-    """The project's tracked files copied into `folder`, as a fresh clone has them: no
-    manifest and no target folder, so the first run there parses the dbt project whole."""
-    from ingestion.paths import PROJECT_ROOT
-
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = PROJECT_ROOT / name
-        if source.is_file():  # a file deleted but not yet committed is listed too
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, folder / name)
-    return folder
 
 
 def e2e(spec: dict[str, Any]) -> dict[str, Any]:

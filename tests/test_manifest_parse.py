@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.worker import tracked_copy
+from bench.clone import tracked_copy
 from ingestion.paths import PROJECT_ROOT
 from orchestration.manifest import (
     ManifestError,
