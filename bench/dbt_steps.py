@@ -3,18 +3,13 @@
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 from bench.project import BenchProject
+from orchestration.manifest import dbt_executable
 
 # What the pipeline's nightly build selects: everything but the dbt unit tests, which
 # check SQL against hand-made rows and run in the test suite instead.
 NIGHTLY_SELECTION = ("--exclude", "resource_type:unit_test")
-
-
-def dbt_executable() -> str:
-    return str(Path(sys.executable).parent / "dbt")
 
 
 def run_dbt(
