@@ -25,8 +25,12 @@ CHECKED_SCHEMAS = ("staging", "intermediate", "marts")
 SCHEMA_FILTER = "where schema_name in (" + ", ".join(f"'{s}'" for s in CHECKED_SCHEMAS) + ")"
 
 
-def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
-    done = run_dbt(warehouse, tmp_path, "build", *args)
+def dbt(warehouse: Path, tmp_path: Path, *args: str, exclude: tuple[str, ...] = ()) -> None:
+    """`dbt build` as the nightly runs it, without the unit tests (they check SQL against
+    hand-made rows, not the warehouse: tests/test_dbt_unit_tests.py runs them)."""
+    done = run_dbt(
+        warehouse, tmp_path, "build", *args, "--exclude", "resource_type:unit_test", *exclude
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -297,7 +301,7 @@ def test_data_tests_after_an_incremental_build_check_the_rows_it_wrote(held_back
 
     # ... and stays pending: the next nightly build, with no new session, checks it again
     # and fails again rather than moving on.
-    again = run_dbt(warehouse, tmp_path, "build")
+    again = run_dbt(warehouse, tmp_path, "build", "--exclude", "resource_type:unit_test")
     assert again.returncode != 0
     assert "row_rules_divergence_daily" in again.stdout
     assert pending_from(warehouse) == "2024-04-01"
@@ -429,12 +433,12 @@ def test_pairs_whose_legs_change_or_that_return_are_rebuilt_whole(warehouse, tmp
     done = run_dbt(warehouse, tmp_path, "run", *no_seeds)
     assert done.returncode == 0, done.stdout
     _bring_back_dropped_pair(warehouse, "marts.divergence_daily", "rsp_vs_spy")
-    dbt(warehouse, tmp_path, *no_seeds)
+    dbt(warehouse, tmp_path, exclude=("resource_type:seed",))
     incremental = contents(warehouse)
 
     full = tmp_path / "full.duckdb"
     shutil.copyfile(warehouse, full)
-    dbt(full, tmp_path, "--full-refresh", *no_seeds)
+    dbt(full, tmp_path, "--full-refresh", exclude=("resource_type:seed",))
     assert_same_contents(incremental, contents(full))
     runs = incremental["marts.outperformance_streaks"]
     assert (runs["pair_id"] == "iwm_vs_qqq").sum() > 100
