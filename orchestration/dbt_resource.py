@@ -1,6 +1,6 @@
 """The dbt CLI resource of the code location: dagster-dbt's, told dbt's version without
-asking dbt, running the dbt installed beside this interpreter, and loading no dbt adapter
-into the step's own process."""
+asking dbt, running the dbt installed beside this interpreter (or the warm dbt process of
+`orchestration.run`), and loading no dbt adapter into the step's own process."""
 
 from collections.abc import Sequence
 from functools import cached_property
@@ -9,8 +9,16 @@ from importlib.metadata import version
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
-# Read from here by shared.py, and replaced here by tests/crash_run.py.
-from orchestration.manifest import dbt_executable as dbt_executable
+from orchestration.manifest import dbt_executable as installed_dbt
+from orchestration.warm_dbt import launcher_from_env
+
+
+def dbt_executable() -> str:
+    """What the dbt step runs: the launcher of the warm dbt process when
+    `orchestration.run` started one (orchestration.warm_dbt), else the installed dbt.
+
+    Read from here by shared.py, and replaced here by tests/crash_run.py."""
+    return launcher_from_env() or installed_dbt()
 
 
 class WarehouseDbtCliResource(DbtCliResource):

@@ -12,7 +12,9 @@ DAGSTER_HOME, so they are recorded and show up later in the UI.
 
 When a file of the dbt project changed since its manifest was written (or there is no
 manifest yet, as after a fresh clone), `dbt parse` runs beside the loads
-(orchestration.manifest); the build run waits for it.
+(orchestration.manifest); the build run waits for it. On DuckDB a dbt process is also
+started beside the loads, importing dbt while they run, and the build's dbt command runs in
+a fork of it (orchestration.warm_dbt; `WARM_DBT=0` runs the installed dbt instead).
 
 The terminal gets one line per step as it ends (with its time, any check that did not
 pass, a failed step's error in full), then the summary; Dagster's and dbt's whole log goes
@@ -27,10 +29,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+import duckdb
 from dagster import (
     AssetKey,
     DagsterInstance,
@@ -40,14 +43,16 @@ from dagster import (
     reconstructable,
 )
 
+from ingestion.calendar import sessions_between
 from ingestion.config import Settings, serving_dir_from_env, warehouse_engine_from_env
 from orchestration.build_inputs import Served, serving_is_current
-from orchestration.manifest import ManifestError, ManifestParse
+from orchestration.manifest import ManifestError, ManifestParse, dbt_executable
 from orchestration.partitions import partitions_to_load
 from orchestration.progress import step_line
 from orchestration.recovery import recover_interrupted_runs, run_tags
 from orchestration.shared import default_warehouse_path
 from orchestration.summary import print_summary
+from orchestration.warm_dbt import WarmDbt
 from serving.paths import REPORT_DIR, REPORT_FILE, SERVING_FILE
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -186,6 +191,30 @@ def nothing_new(warehouse: Path, serving: Path) -> Served | None:
     return serving_is_current(warehouse, serving / SERVING_FILE, {}, warehouse_engine_from_env())
 
 
+def expects_new_sessions(warehouse: Path, end_date: date) -> bool:
+    """Whether the warehouse lacks the last session through `end_date` (or cannot be read
+    now), so that the loads will likely bring something to build. It only decides whether
+    dbt is warmed up beside the loads, never what is loaded or built."""
+    last_session = sessions_between(end_date - timedelta(days=10), end_date)[-1]
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (stored,) = con.execute("select max(session_date) from raw.prices").fetchone()
+    except duckdb.Error:  # no warehouse yet, no prices, or another process writing it
+        return True
+    return stored is None or stored < last_session
+
+
+def warm_dbt(needed: bool) -> contextlib.AbstractContextManager[object]:
+    """The warm dbt process for a build expected to run, on DuckDB unless `WARM_DBT=0`.
+
+    Importing dbt costs two seconds of a core: a refresh that builds nothing is better
+    off without it, since those seconds compete with its loads."""
+    disabled = os.environ.get("WARM_DBT", "").strip().lower() in ("0", "false", "no")
+    if not needed or disabled or warehouse_engine_from_env() != "duckdb":
+        return contextlib.nullcontext()
+    return WarmDbt(dbt_executable())
+
+
 def say(line: str) -> None:
     """A line on the terminal, also while the run's own output goes to its log file."""
     out = sys.__stdout__ or sys.stdout
@@ -228,17 +257,20 @@ def main(argv: list[str] | None = None) -> int:
     runs = Runs()
     unchanged: Served | None = None
     parse_failed: str | None = None
+    end_date = Settings.from_env().end_date
     parse = ManifestParse(warehouse)
-    if parse.start():
+    parsing = parse.start()
+    if parsing:
         print("dbt parse: the dbt project changed since its manifest, parsing beside the loads")
-    with parse, DagsterInstance.get() as instance:
+    builds = forced or parsing or expects_new_sessions(warehouse, end_date)
+    with parse, warm_dbt(builds), DagsterInstance.get() as instance:
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
         # was recovered is said on the terminal.
         recover_interrupted_runs(instance)
         # The loads are recorded against the months they load (the whole history on a
         # first run, then the current month), so the UI's status of prices and rates stays
         # true.
-        first, last = partitions_to_load(instance, Settings.from_env().end_date)
+        first, last = partitions_to_load(instance, end_date)
         loads, build = JOBS[args.job]
         with (
             open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,

@@ -1,6 +1,7 @@
 """End to end: every asset materialized by Dagster into a temporary warehouse, with real dbt."""
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -283,6 +284,11 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
     whole = log.read_text()
     assert "OK created sql incremental model marts.divergence_daily" in whole
     assert "OK created sql incremental model" not in done.stdout
+    # dbt ran in a fork of the warm dbt process started beside the loads, which is gone
+    launcher = re.search(r"Running dbt command: `(\S+/warm-dbt-\w+)/dbt build ", whole)
+    assert launcher, "the dbt build did not run through the warm dbt launcher"
+    assert "warm dbt process not reachable" not in whole
+    assert not Path(launcher.group(1)).exists()
     # Run again: nothing new (a new session is built by test_crash_recovery's runs).
     _then_nothing_new(tmp_path, HISTORY_START="2024-01-29")
 

@@ -1,0 +1,193 @@
+"""The warm dbt process: a dbt command given to its launcher runs in a fork of it, with the
+launcher's folder, environment, streams and exit status; signals reach the fork; without
+the warm process the installed dbt runs the command. And when `orchestration.run` warms
+dbt up at all."""
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+
+from ingestion.calendar import sessions_between
+from orchestration.manifest import dbt_executable
+from orchestration.run import expects_new_sessions
+from orchestration.warm_dbt import LAUNCHER_ENV, WarmDbt
+
+pytestmark = pytest.mark.slow
+
+PROFILES = """\
+tiny:
+  target: duckdb
+  outputs:
+    duckdb:
+      type: duckdb
+      path: "{{ env_var('WAREHOUSE_PATH') }}"
+      threads: 1
+"""
+# Counts rows for hours: a model that is still running when the test stops it.
+ENDLESS = "select count(*) as n from range(1000000000000000) a, range(1000) b\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    (folder / "models").mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n"
+        "models:\n  tiny:\n    +materialized: table\n"
+    )
+    (folder / "profiles.yml").write_text(PROFILES)
+    (folder / "models" / "probe.sql").write_text(
+        "select '{{ env_var('PROBE') }}' as probe, {{ var('n', 1) }} as n\n"
+    )
+    (folder / "models" / "broken.sql").write_text("select * from no_such_table\n")
+    (folder / "models" / "endless.sql").write_text(ENDLESS)
+    return folder
+
+
+def _dbt(executable: str, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [executable, *args, "--profiles-dir", "."],
+        cwd=project,
+        env={**os.environ, "WAREHOUSE_PATH": str(project.parent / "tiny.duckdb"), "PROBE": "p1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _probe(project: Path) -> tuple[str, int]:
+    with duckdb.connect(str(project.parent / "tiny.duckdb"), read_only=True) as con:
+        return con.execute("select probe, n from probe").fetchone()
+
+
+def test_commands_run_with_the_launchers_folder_environment_streams_and_status(project):
+    with WarmDbt(dbt_executable()) as warm:
+        launcher = os.environ[LAUNCHER_ENV]
+        done = _dbt(launcher, project, "run", "--select", "probe", "--vars", "{n: 7}")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Completed successfully" in done.stdout
+        assert "warm dbt process not reachable" not in done.stderr
+        # the model read PROBE from the launcher's environment and n from its arguments
+        assert _probe(project) == ("p1", 7)
+
+        # dbt's own failures, with its exit status and messages
+        usage = _dbt(launcher, project, "run", "--no-such-option")
+        installed = _dbt(dbt_executable(), project, "run", "--no-such-option")
+        assert usage.returncode == installed.returncode == 2
+        assert "No such option '--no-such-option'" in usage.stderr
+        assert usage.stderr == installed.stderr  # "Usage: dbt run ...": named as dbt names itself
+        broken = _dbt(launcher, project, "run", "--select", "broken")
+        assert broken.returncode == 1
+        assert "no_such_table" in broken.stdout
+        process = warm.process
+        assert process is not None
+        assert process.poll() is None
+    # leaving stops the process, removes its folder and unsets the variable
+    assert process.wait(timeout=30) == 0
+    assert LAUNCHER_ENV not in os.environ
+    assert warm.folder is not None
+    assert not warm.folder.exists()
+
+
+def _start_endless(launcher: str, project: Path) -> subprocess.Popen[str]:
+    """The endless model started through the launcher, returned once dbt says it started."""
+    started = subprocess.Popen(
+        [launcher, "run", "--select", "endless", "--profiles-dir", "."],
+        cwd=project,
+        env={**os.environ, "WAREHOUSE_PATH": str(project.parent / "tiny.duckdb"), "PROBE": "p"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert started.stdout is not None
+    for line in started.stdout:
+        if "START sql table model main.endless" in line:
+            return started
+    pytest.fail(f"dbt never started the model: {started.wait()} {started.stderr.read()}")
+
+
+def _fork_of(warm: WarmDbt) -> psutil.Process:
+    assert warm.process is not None
+    (fork,) = psutil.Process(warm.process.pid).children()
+    return fork
+
+
+def test_a_signal_to_the_launcher_reaches_dbt_and_a_killed_launcher_takes_dbt_with_it(project):
+    with WarmDbt(dbt_executable()) as warm:
+        launcher = os.environ[LAUNCHER_ENV]
+        running = _start_endless(launcher, project)
+        fork = _fork_of(warm)  # the command runs in a child of the warm process
+        running.send_signal(signal.SIGTERM)
+        assert running.wait(timeout=60) == 1
+        assert f"dbt (warm process {fork.pid}) ended without an exit status" in (
+            running.stderr.read() if running.stderr else ""
+        )
+        assert not fork.is_running() or fork.status() == psutil.STATUS_ZOMBIE
+
+        # a launcher killed outright cannot pass a signal on: its fork stops itself
+        running = _start_endless(launcher, project)
+        fork = _fork_of(warm)
+        running.kill()
+        running.wait(timeout=60)
+        fork.wait(timeout=60)
+        assert not fork.is_running()
+
+
+def test_without_the_warm_process_the_installed_dbt_runs_the_command(project):
+    with WarmDbt(dbt_executable()) as warm:
+        assert warm.process is not None
+        warm.process.kill()
+        warm.process.wait(timeout=30)
+        done = _dbt(os.environ[LAUNCHER_ENV], project, "run", "--select", "probe")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "warm dbt process not reachable (" in done.stderr
+        assert _probe(project) == ("p1", 1)
+
+
+def _warehouse_through(folder: Path, last: date | None) -> Path:
+    path = folder / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw; create table raw.prices (session_date date)")
+        if last is not None:
+            con.execute("insert into raw.prices values (?), (?)", [date(2024, 1, 2), last])
+    return path
+
+
+def test_dbt_is_warmed_up_when_the_last_session_is_missing_or_the_warehouse_unreadable(
+    tmp_path,
+):
+    # Friday 2024-04-05 is the last session through Sunday the 7th.
+    sunday = date(2024, 4, 7)
+    assert sessions_between(date(2024, 4, 1), sunday)[-1] == date(2024, 4, 5)
+    assert expects_new_sessions(tmp_path / "none.duckdb", sunday)
+    for name, last, expected in (
+        ("current", date(2024, 4, 5), False),
+        ("behind", date(2024, 4, 4), True),
+        ("empty", None, True),
+    ):
+        (tmp_path / name).mkdir()
+        assert expects_new_sessions(_warehouse_through(tmp_path / name, last), sunday) == expected
+    # another process writing the warehouse: it cannot be read, so dbt is warmed up
+    path = tmp_path / "current" / "warehouse.duckdb"
+    with duckdb.connect(str(path)):
+        held = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, datetime; from orchestration.run import expects_new_sessions; "
+                "sys.exit(0 if expects_new_sessions(sys.argv[1], datetime.date(2024, 4, 7)) "
+                "else 3)",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert held.returncode == 0, held.stderr
