@@ -110,6 +110,7 @@ def _start_endless(launcher: str, project: Path) -> subprocess.Popen[str]:
     for line in started.stdout:
         if "START sql table model main.endless" in line:
             return started
+    started.kill()
     pytest.fail(f"dbt never started the model: {started.wait()} {started.stderr.read()}")
 
 
@@ -123,18 +124,23 @@ def test_a_signal_to_the_launcher_reaches_dbt_and_a_killed_launcher_takes_dbt_wi
     with WarmDbt(dbt_executable()) as warm:
         launcher = os.environ[LAUNCHER_ENV]
         running = _start_endless(launcher, project)
-        fork = _fork_of(warm)  # the command runs in a child of the warm process
-        running.send_signal(signal.SIGTERM)
-        assert running.wait(timeout=60) == 1
-        assert f"dbt (warm process {fork.pid}) ended without an exit status" in (
-            running.stderr.read() if running.stderr else ""
-        )
-        assert not fork.is_running() or fork.status() == psutil.STATUS_ZOMBIE
+        try:
+            fork = _fork_of(warm)  # the command runs in a child of the warm process
+            running.send_signal(signal.SIGTERM)
+            assert running.wait(timeout=60) == 1
+            assert running.stderr is not None
+            message = f"dbt (warm process {fork.pid}) ended without an exit status"
+            assert message in running.stderr.read()
+            assert not fork.is_running() or fork.status() == psutil.STATUS_ZOMBIE
+        finally:
+            running.kill()
 
         # a launcher killed outright cannot pass a signal on: its fork stops itself
         running = _start_endless(launcher, project)
-        fork = _fork_of(warm)
-        running.kill()
+        try:
+            fork = _fork_of(warm)
+        finally:
+            running.kill()
         running.wait(timeout=60)
         fork.wait(timeout=60)
         assert not fork.is_running()
