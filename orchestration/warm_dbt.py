@@ -201,6 +201,10 @@ def serve(listener: socket.socket, stop: IO[bytes]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in WARM_MODULES:
         __import__(module)
+    if threading.active_count() != 1:
+        # A fork copies only the forking thread: a lock held by another would stay held.
+        # Exiting leaves the launchers to run the installed dbt.
+        raise RuntimeError("importing dbt started a thread; forking this process is not safe")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
