@@ -17,27 +17,12 @@ from orchestration.manifest import (
     manifest_path,
 )
 from tests.command_line import command_line_run
-
-PROFILES = """\
-tiny:
-  target: duckdb
-  outputs:
-    duckdb:
-      type: duckdb
-      path: "{{ env_var('WAREHOUSE_PATH') }}"
-      threads: 1
-"""
+from tests.tiny_dbt import tiny_project
 
 
 def _tiny_project(folder: Path) -> Path:
     """A dbt project of one model, which dbt parses in a couple of seconds."""
-    (folder / "models").mkdir(parents=True)
-    (folder / "dbt_project.yml").write_text(
-        "name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n"
-    )
-    (folder / "profiles.yml").write_text(PROFILES)
-    (folder / "models" / "one.sql").write_text("select 1 as x\n")
-    return folder
+    return tiny_project(folder, {"one.sql": "select 1 as x\n"})
 
 
 def _age(path: Path, seconds_ago: float) -> None:

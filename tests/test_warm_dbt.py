@@ -18,37 +18,22 @@ from ingestion.calendar import sessions_between
 from orchestration.manifest import dbt_executable
 from orchestration.run import expects_new_sessions
 from orchestration.warm_dbt import LAUNCHER_ENV, WarmDbt
+from tests.tiny_dbt import tiny_project
 
 pytestmark = pytest.mark.slow
 
-PROFILES = """\
-tiny:
-  target: duckdb
-  outputs:
-    duckdb:
-      type: duckdb
-      path: "{{ env_var('WAREHOUSE_PATH') }}"
-      threads: 1
-"""
 # Counts rows for hours: a model that is still running when the test stops it.
 ENDLESS = "select count(*) as n from range(1000000000000000) a, range(1000) b\n"
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    folder = tmp_path / "project"
-    (folder / "models").mkdir(parents=True)
-    (folder / "dbt_project.yml").write_text(
-        "name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n"
-        "models:\n  tiny:\n    +materialized: table\n"
-    )
-    (folder / "profiles.yml").write_text(PROFILES)
-    (folder / "models" / "probe.sql").write_text(
-        "select '{{ env_var('PROBE') }}' as probe, {{ var('n', 1) }} as n\n"
-    )
-    (folder / "models" / "broken.sql").write_text("select * from no_such_table\n")
-    (folder / "models" / "endless.sql").write_text(ENDLESS)
-    return folder
+    models = {
+        "probe.sql": "select '{{ env_var('PROBE') }}' as probe, {{ var('n', 1) }} as n\n",
+        "broken.sql": "select * from no_such_table\n",
+        "endless.sql": ENDLESS,
+    }
+    return tiny_project(tmp_path / "project", models, materialized="table")
 
 
 def _dbt(executable: str, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
