@@ -204,13 +204,13 @@ def expects_new_sessions(warehouse: Path, end_date: date) -> bool:
     return stored is None or stored < last_session
 
 
-def warm_dbt(needed: bool) -> contextlib.AbstractContextManager[object]:
-    """The warm dbt process for a build expected to run, on DuckDB unless `WARM_DBT=0`.
+def warm_dbt(build_expected: Callable[[], bool]) -> contextlib.AbstractContextManager[object]:
+    """The warm dbt process, on DuckDB unless `WARM_DBT=0`, when a build is expected.
 
     Importing dbt costs two seconds of a core: a refresh that builds nothing is better
     off without it, since those seconds compete with its loads."""
     disabled = os.environ.get("WARM_DBT", "").strip().lower() in ("0", "false", "no")
-    if not needed or disabled or warehouse_engine_from_env() != "duckdb":
+    if disabled or warehouse_engine_from_env() != "duckdb" or not build_expected():
         return contextlib.nullcontext()
     return WarmDbt(dbt_executable())
 
@@ -262,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parsing = parse.start()
     if parsing:
         print("dbt parse: the dbt project changed since its manifest, parsing beside the loads")
-    builds = forced or parsing or expects_new_sessions(warehouse, end_date)
-    with parse, warm_dbt(builds), DagsterInstance.get() as instance:
+    warm = warm_dbt(lambda: forced or parsing or expects_new_sessions(warehouse, end_date))
+    with parse, warm, DagsterInstance.get() as instance:
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
         # was recovered is said on the terminal.
         recover_interrupted_runs(instance)

@@ -38,6 +38,7 @@ from typing import IO
 
 LAUNCHER_ENV = "WARM_DBT_LAUNCHER"
 LAUNCHER_SCRIPT = Path(__file__).with_name("warm_dbt_launch.py")
+PROJECT_FOLDER = Path(__file__).resolve().parents[1]
 # What a `dbt build` of the DuckDB warehouse imports, beyond dbt's command line.
 WARM_MODULES = (
     "dbt.cli.main",
@@ -81,6 +82,7 @@ class WarmDbt:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(listener.fileno(),),
+                cwd=PROJECT_FOLDER,  # this very module, whatever the caller's folder
             )
         launcher = self.folder / "dbt"
         command = (sys.executable, "-I", "-S", LAUNCHER_SCRIPT, socket_path, self.installed_dbt)
