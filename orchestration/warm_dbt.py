@@ -120,7 +120,8 @@ def _shell_quote(part: object) -> str:
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
-    """A launcher's command: its arguments, folder and environment, and its three streams."""
+    """A launcher's command: its arguments, folder and environment, and the standard
+    streams it has open."""
     header, fds, _flags, _address = socket.recv_fds(conn, 8, 3)
     if not header:
         raise ConnectionError("the launcher closed the connection before its command")

@@ -36,11 +36,15 @@ def project(tmp_path: Path) -> Path:
     return tiny_project(tmp_path / "project", models, materialized="table")
 
 
+def _env(project: Path) -> dict[str, str]:
+    return {**os.environ, "WAREHOUSE_PATH": str(project.parent / "tiny.duckdb"), "PROBE": "p1"}
+
+
 def _dbt(executable: str, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [executable, *args, "--profiles-dir", "."],
         cwd=project,
-        env={**os.environ, "WAREHOUSE_PATH": str(project.parent / "tiny.duckdb"), "PROBE": "p1"},
+        env=_env(project),
         capture_output=True,
         text=True,
         timeout=300,
@@ -86,7 +90,7 @@ def _start_endless(launcher: str, project: Path) -> subprocess.Popen[str]:
     started = subprocess.Popen(
         [launcher, "run", "--select", "endless", "--profiles-dir", "."],
         cwd=project,
-        env={**os.environ, "WAREHOUSE_PATH": str(project.parent / "tiny.duckdb"), "PROBE": "p"},
+        env=_env(project),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
