@@ -22,8 +22,12 @@ to `$DAGSTER_HOME/logs/<job>-<time>.log`. With VERBOSE=1 that log streams to the
 instead.
 """
 
+from __future__ import annotations
+
 import argparse
+import atexit
 import contextlib
+import importlib
 import os
 import sys
 import time
@@ -31,29 +35,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import duckdb
-from dagster import (
-    AssetKey,
-    DagsterInstance,
-    JobDefinition,
-    JobExecutionResult,
-    execute_job,
-    reconstructable,
-)
 
 from ingestion.calendar import sessions_between
-from ingestion.config import Settings, serving_dir_from_env, warehouse_engine_from_env
+from ingestion.config import (
+    Settings,
+    serving_dir_from_env,
+    warehouse_engine_from_env,
+    warehouse_path_from_env,
+)
 from orchestration.build_inputs import Served, serving_is_current
 from orchestration.manifest import ManifestError, ManifestParse, dbt_executable
-from orchestration.partitions import partitions_to_load
-from orchestration.progress import step_line
-from orchestration.recovery import recover_interrupted_runs, run_tags
-from orchestration.shared import default_warehouse_path
 from orchestration.summary import print_summary
 from orchestration.warm_dbt import WarmDbt
 from serving.paths import REPORT_DIR, REPORT_FILE, SERVING_FILE
+
+# Dagster is imported once the warm dbt process is started (in `main`): its 0.9 s of
+# imports would otherwise delay that process's start, and with it the build.
+if TYPE_CHECKING:
+    from dagster import AssetKey, DagsterInstance, JobDefinition, JobExecutionResult
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}}
@@ -136,11 +138,27 @@ def built_assets() -> list[AssetKey]:
     return sorted(defs.resolve_asset_graph().materializable_asset_keys - loads)
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one run ended, as the terminal reports it."""
+
+    run_id: str
+    success: bool
+    failed_steps: list[str]
+
+    @classmethod
+    def of(cls, result: JobExecutionResult) -> RunOutcome:
+        events = result.all_events
+        failed = [event.step_key for event in events if event.is_step_failure and event.step_key]
+        return cls(result.run_id, result.success, failed)
+
+
 @dataclass
 class Runs:
     """The runs one refresh made, in order."""
 
-    results: list[JobExecutionResult] = field(default_factory=list)
+    results: list[RunOutcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def execute(
         self,
@@ -150,37 +168,71 @@ class Runs:
         tags: dict[str, str],
         asset_selection: list[AssetKey] | None = None,
     ) -> None:
-        """Run `job` in this process, recorded in `instance`, and keep its result."""
-        self.results.append(
-            execute_job(
-                reconstructable(job),
-                instance=instance,
-                run_config=run_config,
-                raise_on_error=False,
-                tags=tags,
-                asset_selection=asset_selection,
-            )
+        """Run `job` in this process, recorded in `instance`, and keep its outcome."""
+        from dagster import execute_job, reconstructable
+
+        result = execute_job(
+            reconstructable(job),
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
+            tags=tags,
+            asset_selection=asset_selection,
         )
+        self.results.append(RunOutcome.of(result))
+
+    def add(self, reply: dict[str, object]) -> None:
+        """The outcome a fork of the warm process reported for the run it executed."""
+        if "run_id" in reply:
+            failed = [str(step) for step in reply.get("failed_steps", [])]  # type: ignore[attr-defined]
+            self.results.append(RunOutcome(str(reply["run_id"]), bool(reply["success"]), failed))
+        else:
+            self.errors.append(str(reply.get("error") or "the build run failed before it started"))
 
     @property
     def success(self) -> bool:
-        return all(result.success for result in self.results)
-
-    def failed_steps(self) -> list[str]:
-        return [
-            event.step_key
-            for result in self.results
-            for event in result.all_events
-            if event.is_step_failure and event.step_key
-        ]
+        return not self.errors and all(result.success for result in self.results)
 
     def status(self, job: str) -> str:
         ids = " and ".join(result.run_id[:8] for result in self.results)
         plural = "s" if len(self.results) > 1 else ""
         status = f"run{plural} {ids} of {job} " + ("succeeded" if self.success else "FAILED")
-        if failed := self.failed_steps():
+        if failed := [step for result in self.results for step in result.failed_steps]:
             status += f" (failed steps: {', '.join(failed)})"
+        for error in self.errors:
+            status += f"; {error}"
         return status
+
+
+def prepare_build() -> None:
+    """Import the definitions and resolve the build run's job and assets, so that a fork
+    of this process starts the run at once (orchestration.warm_dbt)."""
+    for _loads, build in JOBS.values():
+        build()
+    built_assets()
+    # What creating the instance imports (its schema's migrations, the run coordinator's
+    # modules), without opening its storage: 0.4 s of the fork's start otherwise.
+    for module in ("alembic.command", "alembic.migration", "dagster._daemon"):
+        importlib.import_module(module)
+    importlib.import_module("orchestration.instance")
+
+
+def execute_build(request: dict[str, object], log_fd: int | None) -> dict[str, object]:
+    """The build run of `request` (its job and run config), executed in this process, a fork
+    of the warm dbt process whose streams are the caller's; `log_fd`: the caller's log file.
+    Its outcome as `Runs.add` reads it."""
+    from dagster import DagsterInstance
+
+    from orchestration.recovery import run_tags
+
+    _loads, build = JOBS[str(request["job"])]
+    log = open(log_fd, "a", encoding="utf-8") if log_fd is not None else None  # noqa: SIM115
+    runs = Runs()
+    with log or contextlib.nullcontext(), output_to(log), DagsterInstance.get() as instance:
+        run_config = dict(request["run_config"])  # type: ignore[call-overload]
+        runs.execute(instance, build, run_config, run_tags(), built_assets())
+    (run,) = runs.results
+    return {"run_id": run.run_id, "success": run.success, "failed_steps": run.failed_steps}
 
 
 def nothing_new(warehouse: Path, serving: Path) -> Served | None:
@@ -204,15 +256,16 @@ def expects_new_sessions(warehouse: Path, end_date: date) -> bool:
     return stored is None or stored < last_session
 
 
-def warm_dbt(build_expected: Callable[[], bool]) -> contextlib.AbstractContextManager[object]:
-    """The warm dbt process, on DuckDB unless `WARM_DBT=0`, when a build is expected.
+def warm_dbt(build_expected: Callable[[], bool], parsing: bool) -> WarmDbt | None:
+    """The warm dbt process, on DuckDB unless `WARM_DBT=0`, when a build is expected; it
+    imports the definitions too unless the manifest they read is being parsed.
 
     Importing dbt costs two seconds of a core: a refresh that builds nothing is better
     off without it, since those seconds compete with its loads."""
     disabled = os.environ.get("WARM_DBT", "").strip().lower() in ("0", "false", "no")
     if disabled or warehouse_engine_from_env() != "duckdb" or not build_expected():
-        return contextlib.nullcontext()
-    return WarmDbt(dbt_executable())
+        return None
+    return WarmDbt(dbt_executable(), definitions=not parsing)
 
 
 def say(line: str) -> None:
@@ -252,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     log_path = None if verbose() else run_log_path(args.job, started_at)
     if log_path:
         print(f"{args.job}: the whole log goes to {log_path}", flush=True)
-    warehouse = Path(default_warehouse_path())
+    warehouse = warehouse_path_from_env()
     serving = serving_dir_from_env(warehouse)
     runs = Runs()
     unchanged: Served | None = None
@@ -262,8 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     parsing = parse.start()
     if parsing:
         print("dbt parse: the dbt project changed since its manifest, parsing beside the loads")
-    warm = warm_dbt(lambda: forced or parsing or expects_new_sessions(warehouse, end_date))
-    with parse, warm, DagsterInstance.get() as instance:
+    warm = warm_dbt(lambda: forced or parsing or expects_new_sessions(warehouse, end_date), parsing)
+    from dagster import DagsterInstance
+
+    from orchestration.partitions import partitions_to_load
+    from orchestration.progress import step_line
+    from orchestration.recovery import recover_interrupted_runs, run_tags
+
+    with parse, warm or contextlib.nullcontext(), DagsterInstance.get() as instance:
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
         # was recovered is said on the terminal.
         recover_interrupted_runs(instance)
@@ -287,7 +346,13 @@ def main(argv: list[str] | None = None) -> int:
                 and parse_failed is None
                 and (forced or not (unchanged := nothing_new(warehouse, serving)))
             ):
-                runs.execute(instance, build, build_config, run_tags(), built_assets())
+                request = {"job": args.job, "run_config": build_config}
+                # The build run in a fork of the warm process, which has imported the
+                # definitions already; in this process when there is none to answer.
+                if warm is None or (reply := warm.build(request, log)) is None:
+                    runs.execute(instance, build, build_config, run_tags(), built_assets())
+                else:
+                    runs.add(reply)
             seconds = time.monotonic() - started
     status = runs.status(args.job)
     if parse_failed:
@@ -313,5 +378,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if runs.success and not parse_failed else 1
 
 
+def exit_at_once(code: int) -> NoReturn:
+    """End the process as a normal exit would, minus Python's finalization: tearing down
+    the modules of Dagster, dbt and pandas takes 0.7 s after the summary is printed. What a
+    normal exit does that matters runs first: the atexit handlers (logging's flush,
+    multiprocessing's finalizers) and the flush of the standard streams."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_at_once(main())

@@ -11,6 +11,7 @@ the file MARKER and sleeps, so a test can SIGKILL it at exactly that moment:
 - `none`: runs to the end.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,10 @@ def install(point: str, marker: Path) -> None:
     kind, _, argument = point.partition(":")
     if kind == "none":
         return
+    if kind in ("dbt", "publish"):
+        # The stops below are set in this process: the build run has to run here, not in a
+        # fork of the warm dbt process (orchestration.warm_dbt).
+        os.environ["WARM_DBT"] = "0"
     if kind == "dbt":
         _pause_dbt_in(argument, marker)
         return
