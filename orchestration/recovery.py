@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from orchestration.processes import process_exists
+
 PID_TAG = "warehouse/pid"
 HOST_TAG = "warehouse/host"
 UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
@@ -23,19 +25,6 @@ FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus
 def run_tags() -> dict[str, str]:
     """Tags naming the process that executes a run started from this process."""
     return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-
-
-def process_exists(pid: int) -> bool:
-    """True when a process with this id runs on this host."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: it exists
-        return True
-    return True
 
 
 def recover_interrupted_runs(

@@ -39,12 +39,17 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TextIO
 
+from orchestration.processes import process_exists
+
 LAUNCHER_ENV = "WARM_DBT_LAUNCHER"
+FOLDER_PREFIX = "warm-dbt-"
+PID_FILE = "pid"
 LAUNCHER_SCRIPT = Path(__file__).with_name("warm_dbt_launch.py")
 PROJECT_FOLDER = Path(__file__).resolve().parents[1]
 # What a `dbt build` of the DuckDB warehouse imports, beyond dbt's command line.
@@ -89,7 +94,8 @@ class WarmDbt:
         return self.folder / "dbt.sock"
 
     def __enter__(self) -> "WarmDbt":
-        self.folder = Path(tempfile.mkdtemp(prefix="warm-dbt-"))
+        remove_abandoned(Path(tempfile.gettempdir()))
+        self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         launcher = self.folder / "dbt"
         command = (
             sys.executable,
@@ -117,6 +123,7 @@ class WarmDbt:
                 pass_fds=(listener.fileno(),),
                 cwd=PROJECT_FOLDER,  # this very module, whatever the caller's folder
             )
+        (self.folder / PID_FILE).write_text(str(self.process.pid), encoding="ascii")
         return self
 
     def build(self, request: dict[str, object], log: TextIO | None) -> dict[str, object] | None:
@@ -175,6 +182,26 @@ class WarmDbt:
                 self.process.wait()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def remove_abandoned(temp: Path) -> list[Path]:
+    """Remove the folders of warm dbt processes that are gone (their run was killed before
+    it could remove them); returns those removed. A folder without its process id yet is
+    being set up, unless it is a minute old."""
+    removed = []
+    for folder in temp.glob(f"{FOLDER_PREFIX}*"):
+        try:
+            pid = int((folder / PID_FILE).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                if time.time() - folder.stat().st_mtime > 60:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
+            continue
+        if not process_exists(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def _is_open(fd: int) -> bool:

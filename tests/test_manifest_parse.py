@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance, DagsterRunStatus
 
 from bench.clone import tracked_copy
 from ingestion.paths import PROJECT_ROOT
@@ -16,6 +17,7 @@ from orchestration.manifest import (
     manifest_is_current,
     manifest_path,
 )
+from orchestration.recovery import PID_TAG
 from tests.command_line import command_line_run
 from tests.tiny_dbt import tiny_project
 
@@ -120,3 +122,22 @@ def test_a_run_in_a_fresh_copy_parses_beside_its_loads_and_stops_on_a_broken_mod
     assert "refresh_all_job succeeded" in done.stdout
     # The next run finds the manifest current and parses nothing.
     assert manifest_is_current(project / "dbt_project")
+
+    # A model that parses but fails in the database fails the build run, which reports
+    # its step: once as the project changed (the build's fork of the warm dbt process
+    # imports the definitions itself), once with the manifest current (its fork has them).
+    failing = project / "dbt_project" / "models" / "marts" / "failing.sql"
+    failing.write_text("select * from no_such_table\n")
+    for rebuild, parsed_beside in (((), True), (("--rebuild",), False)):
+        run = command_line_run(tmp_path, *rebuild, project=project)
+        assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+        assert ("dbt parse (beside the loads)" in run.stdout) == parsed_beside
+        assert "FAILED (failed steps: warehouse_dbt_models)" in run.stdout
+        build_line = next(line for line in run.stdout.splitlines() if "  dbt build (" in line)
+        assert build_line.split()[-3] == "FAILED", build_line
+        with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+            build, loads = instance.get_runs(limit=2)
+            assert build.status == DagsterRunStatus.FAILURE
+            assert loads.is_success
+            # executed by another process than the loads: the fork
+            assert build.tags[PID_TAG] != loads.tags[PID_TAG]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
+from orchestration.recovery import PID_TAG
 from tests.command_line import command_line_run
 from tests.conftest import E2E_END, E2E_HISTORY_START, MANIFEST, materialize_sample
 
@@ -246,6 +247,8 @@ def test_the_command_line_run_is_recorded_and_summarised(tmp_path):
         assert [run.job_name for run in (loads, builds)] == ["refresh_all_job"] * 2
         assert loads.is_success
         assert builds.is_success
+        # The build run was executed by a fork of the warm dbt process, the loads here.
+        assert builds.tags[PID_TAG] != loads.tags[PID_TAG]
         # The loads run covers the three months it loaded, each recorded as materialized.
         assert loads.tags["dagster/asset_partition_range_start"] == "2024-01-01"
         assert loads.tags["dagster/asset_partition_range_end"] == "2024-03-01"

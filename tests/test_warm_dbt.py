@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from ingestion.calendar import sessions_between
 from orchestration.manifest import dbt_executable
 from orchestration.run import expects_new_sessions
-from orchestration.warm_dbt import LAUNCHER_ENV, WarmDbt
+from orchestration.warm_dbt import LAUNCHER_ENV, WarmDbt, remove_abandoned
 from tests.tiny_dbt import tiny_project
 
 pytestmark = pytest.mark.slow
@@ -186,3 +187,32 @@ def test_dbt_is_warmed_up_when_the_last_session_is_missing_or_the_warehouse_unre
             timeout=120,
         )
     assert held.returncode == 0, held.stderr
+
+
+def test_the_folders_of_warm_processes_that_are_gone_are_removed(tmp_path):
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    gone_pid = ended.stdout.strip()
+    folders = {}
+    for name, pid in (("live", str(os.getpid())), ("dead", gone_pid), ("new", None), ("old", None)):
+        folders[name] = tmp_path / f"warm-dbt-{name}"
+        folders[name].mkdir()
+        if pid is not None:
+            (folders[name] / "pid").write_text(pid)
+    # a folder made two minutes ago whose process never wrote its id
+    two_minutes_ago = time.time() - 120
+    os.utime(folders["old"], (two_minutes_ago, two_minutes_ago))
+    unrelated = tmp_path / "other-dead"
+    unrelated.mkdir()
+    (unrelated / "pid").write_text(gone_pid)
+
+    assert sorted(remove_abandoned(tmp_path)) == [folders["dead"], folders["old"]]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "other-dead",
+        "warm-dbt-live",
+        "warm-dbt-new",
+    ]
