@@ -13,8 +13,9 @@ DAGSTER_HOME, so they are recorded and show up later in the UI.
 When a file of the dbt project changed since its manifest was written (or there is no
 manifest yet, as after a fresh clone), `dbt parse` runs beside the loads
 (orchestration.manifest); the build run waits for it. On DuckDB a dbt process is also
-started beside the loads, importing dbt while they run, and the build's dbt command runs in
-a fork of it (orchestration.warm_dbt; `WARM_DBT=0` runs the installed dbt instead).
+started beside the loads, importing dbt (and, with the manifest current, the definitions)
+while they run: a fork of it executes the build run, and another the build's dbt command
+(orchestration.warm_dbt; `WARM_DBT=0` runs both here and the installed dbt instead).
 
 The terminal gets one line per step as it ends (with its time, any check that did not
 pass, a failed step's error in full), then the summary; Dagster's and dbt's whole log goes
