@@ -46,6 +46,7 @@ from types import TracebackType
 from typing import IO, TextIO
 
 from orchestration.processes import process_exists
+from orchestration.warm_dbt_launch import open_streams, read_line
 
 LAUNCHER_ENV = "WARM_DBT_LAUNCHER"
 FOLDER_PREFIX = "warm-dbt-"
@@ -133,7 +134,7 @@ class WarmDbt:
         warm process answered (nothing ran)."""
         if log is not None:
             log.flush()
-        streams = [fd for fd in (1, 2) if _is_open(fd)]
+        streams = [fd for fd in open_streams() if fd in (1, 2)]
         fds = streams + ([log.fileno()] if log is not None else [])
         body = {**request, "kind": "build", "cwd": os.getcwd(), "env": dict(os.environ)}
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -141,7 +142,7 @@ class WarmDbt:
             try:
                 conn.connect(str(self.socket_path))
                 _send(conn, {**body, "streams": streams, "log": log is not None}, fds)
-                started = _read_line(conn, bytearray())
+                started = read_line(conn, bytearray())
             except OSError:
                 return None
             if started is None:
@@ -149,7 +150,7 @@ class WarmDbt:
             pending = bytearray()
             while True:
                 try:
-                    ended = _read_line(conn, pending)
+                    ended = read_line(conn, pending)
                     break
                 except KeyboardInterrupt:
                     # Ctrl-C reached the fork as well, which ends its run as Dagster does
@@ -204,31 +205,11 @@ def remove_abandoned(temp: Path) -> list[Path]:
     return removed
 
 
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
-
-
 def _send(conn: socket.socket, request: dict[str, object], fds: list[int]) -> None:
     """A request as `_receive` reads it: its length with the file descriptors, then JSON."""
     body = json.dumps(request).encode()
     socket.send_fds(conn, [len(body).to_bytes(8, "big")], fds)
     conn.sendall(body)
-
-
-def _read_line(conn: socket.socket, pending: bytearray) -> dict[str, object] | None:
-    """The next JSON line from the other end; None once it closed the connection."""
-    while b"\n" not in pending:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return None
-        pending.extend(chunk)
-    line, _, rest = bytes(pending).partition(b"\n")
-    pending[:] = rest
-    return json.loads(line)
 
 
 def _shell_quote(part: object) -> str:

@@ -19,13 +19,14 @@ import os
 import signal
 import socket
 import sys
+from typing import Any
 
 STREAMS = (0, 1, 2)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def _read_line(conn: socket.socket, pending: bytearray) -> dict[str, int] | None:
-    """The next JSON line from the warm process; None once it closed the connection."""
+def read_line(conn: socket.socket, pending: bytearray) -> dict[str, Any] | None:
+    """The next JSON line from the other end; None once it closed the connection."""
     while b"\n" not in pending:
         chunk = conn.recv(4096)
         if not chunk:
@@ -36,7 +37,7 @@ def _read_line(conn: socket.socket, pending: bytearray) -> dict[str, int] | None
     return json.loads(line)
 
 
-def _open_streams() -> list[int]:
+def open_streams() -> list[int]:
     """The standard streams this process has open (a job without stdin has no fd 0)."""
     streams = []
     for fd in STREAMS:
@@ -56,7 +57,7 @@ def _installed_dbt(dbt: str, args: list[str], why: str) -> None:
 def main(argv: list[str]) -> int:
     path, dbt, args = argv[0], argv[1], argv[2:]
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    streams = _open_streams()
+    streams = open_streams()
     request = {"args": args, "cwd": os.getcwd(), "env": dict(os.environ), "streams": streams}
     body = json.dumps(request).encode()
     pending = bytearray()
@@ -64,7 +65,7 @@ def main(argv: list[str]) -> int:
         conn.connect(path)
         socket.send_fds(conn, [len(body).to_bytes(8, "big")], streams)
         conn.sendall(body)
-        started = _read_line(conn, pending)
+        started = read_line(conn, pending)
         why = "it closed the connection"
     except OSError as error:
         started, why = None, str(error)
@@ -81,7 +82,7 @@ def main(argv: list[str]) -> int:
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, forward)
-    ended = _read_line(conn, pending)
+    ended = read_line(conn, pending)
     if ended is None:
         print(
             f"dbt (warm process {pid}) ended without an exit status: killed or crashed",
