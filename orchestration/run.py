@@ -317,13 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     if parsing:
         print("dbt parse: the dbt project changed since its manifest, parsing beside the loads")
     warm = warm_dbt(lambda: forced or parsing or expects_new_sessions(warehouse, end_date), parsing)
-    from dagster import DagsterInstance
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(parse)
+        if warm is not None:
+            stack.enter_context(warm)  # started here, before Dagster's imports below
+        from dagster import DagsterInstance
 
-    from orchestration.partitions import partitions_to_load
-    from orchestration.progress import step_line
-    from orchestration.recovery import recover_interrupted_runs, run_tags
+        from orchestration.partitions import partitions_to_load
+        from orchestration.progress import step_line
+        from orchestration.recovery import recover_interrupted_runs, run_tags
 
-    with parse, warm or contextlib.nullcontext(), DagsterInstance.get() as instance:
+        instance = stack.enter_context(DagsterInstance.get())
         # A run killed earlier would otherwise keep the warehouse pool's slot for ever; what
         # was recovered is said on the terminal.
         recover_interrupted_runs(instance)
