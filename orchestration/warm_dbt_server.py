@@ -112,6 +112,9 @@ def _run_request(conn: socket.socket) -> None:
         threading.Thread(target=_watch_launcher, args=(conn, signal.SIGTERM), daemon=True).start()
         from dbt.cli.main import cli
 
+        from orchestration.dbt_events import skip_unwritten_debug_events
+
+        skip_unwritten_debug_events()
         args = [str(arg) for arg in request["args"]]  # type: ignore[attr-defined]
         sys.argv = ["dbt", *args]
         try:

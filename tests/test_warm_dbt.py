@@ -86,6 +86,30 @@ def test_commands_run_with_the_launchers_folder_environment_streams_and_status(p
     assert not warm.folder.exists()
 
 
+def test_the_debug_events_a_logger_is_at_debug_for_are_written(project, tmp_path):
+    """The warm process leaves unbuilt the debug events nobody writes
+    (orchestration.dbt_events): dbt.log at info has none, dbt.log at debug has them."""
+    with WarmDbt(dbt_executable()) as warm:
+        launcher = os.environ[LAUNCHER_ENV]
+        logs = {}
+        for level in ("info", "debug"):
+            folder = tmp_path / f"logs-{level}"
+            arguments = ("run", "--select", "probe", "--log-path", str(folder))
+            done = _dbt(launcher, project, *arguments, "--log-level-file", level)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "warm dbt process not reachable" not in done.stderr
+            logs[level] = (folder / "dbt.log").read_text(encoding="utf-8")
+        assert warm.process is not None
+    statement = "On model.tiny.probe: "  # the debug event of each statement dbt runs
+    assert "[debug]" in logs["debug"]
+    assert statement in logs["debug"]
+    assert "select 'p1' as probe" in logs["debug"]
+    assert "[debug]" not in logs["info"]
+    assert statement not in logs["info"]
+    for log in logs.values():
+        assert "1 of 1 OK created sql table model main.probe" in log
+
+
 def _start_endless(launcher: str, project: Path) -> subprocess.Popen[str]:
     """The endless model started through the launcher, returned once dbt says it started."""
     started = subprocess.Popen(
