@@ -22,7 +22,11 @@ import socket
 import sys
 import threading
 import traceback
-from typing import IO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestration.dbt_templates import CompiledTemplates
 
 # What a `dbt build` of the DuckDB warehouse imports, beyond dbt's command line.
 WARM_MODULES = (
@@ -115,6 +119,12 @@ def _run_request(conn: socket.socket) -> None:
         from orchestration.dbt_events import skip_unwritten_debug_events
 
         skip_unwritten_debug_events()
+        templates = None
+        with contextlib.suppress(Exception):  # a cache: dbt compiles them all otherwise
+            from orchestration.dbt_templates import templates_folder
+
+            templates = _templates(templates_folder(os.environ, Path.cwd()))
+            templates.install()
         args = [str(arg) for arg in request["args"]]  # type: ignore[attr-defined]
         sys.argv = ["dbt", *args]
         try:
@@ -122,6 +132,9 @@ def _run_request(conn: socket.socket) -> None:
             code = 0
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if templates is not None:
+            with contextlib.suppress(Exception):
+                templates.save()
     except BaseException:
         traceback.print_exc()
     finally:
@@ -150,6 +163,27 @@ def _finalize_since(inherited: set[object]) -> None:
     for key in sorted(keys, reverse=True):
         if (finalizer := registry.get(key)) is not None:
             finalizer()
+
+
+_kept_templates: "CompiledTemplates | None" = None
+
+
+def _templates(folder: Path | None = None) -> "CompiledTemplates":
+    """The Jinja templates kept by earlier dbt commands in `folder` (default: the pipeline's
+    project; orchestration.dbt_templates): as this process loaded them before forking, or
+    read now."""
+    from orchestration.dbt_templates import CompiledTemplates, cache_file
+
+    path = cache_file() if folder is None else cache_file(folder)
+    if _kept_templates is not None and _kept_templates.path == path:
+        return _kept_templates
+    return CompiledTemplates(path).load()
+
+
+def _load_templates() -> None:
+    global _kept_templates
+    with contextlib.suppress(Exception):
+        _kept_templates = _templates()
 
 
 def _import_definitions() -> None:
@@ -206,7 +240,7 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool = False) -
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(stop, selectors.EVENT_READ)
-    imports = [*([_import_definitions] if definitions else []), *WARM_MODULES]
+    imports = [*([_import_definitions] if definitions else []), *WARM_MODULES, _load_templates]
     serving = True
     while serving:
         step = imports.pop(0) if imports else None

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from ingestion.calendar import sessions_between
+from orchestration.dbt_templates import CompiledTemplates, cache_file
 from orchestration.manifest import dbt_executable
 from orchestration.run import expects_new_sessions
 from orchestration.warm_dbt import LAUNCHER_ENV, WarmDbt, remove_abandoned
@@ -108,6 +109,31 @@ def test_the_debug_events_a_logger_is_at_debug_for_are_written(project, tmp_path
     assert statement not in logs["info"]
     for log in logs.values():
         assert "1 of 1 OK created sql table model main.probe" in log
+
+
+def test_templates_compiled_by_one_command_are_reused_by_the_next(project):
+    """orchestration.dbt_templates through real commands: the first keeps what it compiled,
+    the next compiles nothing and builds the same, a changed model is compiled anew."""
+    kept = cache_file(project / "target" / "compiled_templates")
+    with WarmDbt(dbt_executable()) as warm:
+        launcher = os.environ[LAUNCHER_ENV]
+        for n in (3, 4):
+            done = _dbt(launcher, project, "run", "--select", "probe", "--vars", f"{{n: {n}}}")
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert _probe(project) == ("p1", n)
+        first = kept.stat().st_mtime_ns
+        entries = len(CompiledTemplates(kept).load().kept)
+        assert entries > 50  # the model's SQL and the macros of its materialization
+        done = _dbt(launcher, project, "run", "--select", "probe")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert kept.stat().st_mtime_ns == first  # nothing new was compiled, nothing written
+        changed = "select '{{ 'chan' ~ 'ged' }}' as probe, {{ 4 + 5 }} as n\n"
+        (project / "models" / "probe.sql").write_text(changed)
+        done = _dbt(launcher, project, "run", "--select", "probe")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert warm.process is not None
+    assert _probe(project) == ("changed", 9)
+    assert len(CompiledTemplates(kept).load().kept) > entries
 
 
 def _start_endless(launcher: str, project: Path) -> subprocess.Popen[str]:
