@@ -16,12 +16,10 @@ never kept. With DBT_MACRO_DEBUGGING set (dbt then writes each template's Python
 debugging), nothing is reused.
 """
 
-import contextlib
 import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 import jinja2
 
 from ingestion.paths import DBT_PROJECT_DIR
+from orchestration.partial_parse import replace_file
 
 # Past this many, a rewrite keeps only what its command used.
 MAX_KEPT = 5000
@@ -51,7 +50,7 @@ def cache_file(folder: Path = DBT_PROJECT_DIR / "target" / "compiled_templates")
     return folder / f"{sys.implementation.cache_tag}-{versions}.marshal"
 
 
-def _callables(named: Mapping[str, Any]) -> tuple[tuple[str, str | None], ...]:
+def _callables(named: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """Filters or tests by name, with what Jinja passes them first (context, environment):
     the generated code calls each one accordingly, and looks it up by name when it runs."""
     return tuple(
@@ -150,14 +149,5 @@ class CompiledTemplates:
         if len(kept) > MAX_KEPT:
             kept = dict(self.used)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-        try:
-            os.chmod(partial, 0o644)  # as a file written in place (mkstemp makes it 0600)
-            with os.fdopen(handle, "wb") as file:
-                marshal.dump(kept, file)
-            os.replace(partial, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(partial)
-            raise
+        replace_file(self.path, marshal.dumps(kept))
         return True

@@ -70,7 +70,7 @@ def duckdb_profile_hash(path: str) -> str:
     return hashlib.sha256(pprint.pformat(sorted(info.items())).encode("utf-8")).hexdigest()
 
 
-def _replace(path: Path, data: bytes) -> None:
+def replace_file(path: Path, data: bytes) -> None:
     """Write `path` whole, so a process reading it meanwhile reads the old or the new."""
     handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -105,7 +105,7 @@ def keep_partial_parse(
         return
     data = written.read_bytes()
     state = _unpack(data)
-    _replace(project_target / PARTIAL_PARSE, data)
+    replace_file(project_target / PARTIAL_PARSE, data)
     if warehouse_path is None:
         return
     path = profile_path(warehouse_path)
@@ -114,8 +114,8 @@ def keep_partial_parse(
         return
     folder = project_target / PARSES_BY_DATABASE
     folder.mkdir(exist_ok=True)
-    _replace(folder / f"{database}.msgpack", data)
-    _replace(folder / f"{database}.json", json.dumps({"path": path}).encode("utf-8"))
+    replace_file(folder / f"{database}.msgpack", data)
+    replace_file(folder / f"{database}.json", json.dumps({"path": path}).encode("utf-8"))
 
 
 def seed_partial_parse(run_target: Path, project_target: Path, warehouse_path: str) -> bool:
@@ -139,7 +139,7 @@ def seed_partial_parse(run_target: Path, project_target: Path, warehouse_path: s
             return False
         state["state_check"]["profile_hash"]["checksum"] = duckdb_profile_hash(path)
         run_target.mkdir(parents=True, exist_ok=True)
-        _replace(run_target / PARTIAL_PARSE, msgpack.packb(state, use_bin_type=True))
+        replace_file(run_target / PARTIAL_PARSE, msgpack.packb(state, use_bin_type=True))
         return True
     except Exception:  # none kept, or not one this dbt wrote: dbt parses in full
         return False
