@@ -26,6 +26,8 @@ from ingestion.tables import LOAD_LOG, TABLES
 
 # The DDL of every raw table, by name, from its one definition in `ingestion.tables`.
 RAW_TABLES: dict[str, str] = {name: table.ddl for name, table in TABLES.items()}
+# The incoming rows with their change, for the length of one load (a temporary table).
+STAGED = "staged_rows"
 
 
 class WarehouseError(RuntimeError):
@@ -125,7 +127,11 @@ def upsert(
     load_id: str,
     ingested_at: datetime,
 ) -> LoadResult:
-    """Insert new keys and update changed rows of `raw.<table>`; caller owns the transaction."""
+    """Insert new keys and update changed rows of `raw.<table>`; caller owns the transaction.
+
+    The frame is compared with the stored rows in one join, which stages each row with
+    its change (`i` new key, `u` changed values, `n` unchanged); the counts, the UPDATE
+    and the INSERT read that staging table, so the stored table is scanned once."""
     if table not in RAW_TABLES:
         raise ValueError(f"unknown raw table {table!r}")
     target = f"raw.{table}"
@@ -136,17 +142,27 @@ def upsert(
     selected = _select_list(table, dataset)
     con.register("incoming_frame", frame)
     try:
-        con.execute("drop table if exists staged_rows")
-        con.execute(f"create temp table staged_rows as select {selected} from incoming_frame")
+        con.execute(f"drop table if exists {STAGED}")
+        con.execute(
+            f"""
+            create temp table {STAGED} as
+            select
+                s.*,
+                case when t.{keys[0]} is null then 'i' when {differs} then 'u' else 'n' end
+                    as change
+            from (select {selected} from incoming_frame) s
+            left join {target} t on {on}
+            """
+        )
     finally:
         con.unregister("incoming_frame")
     inserted, updated, unchanged = con.execute(
         f"""
         select
-            count(*) filter (where t.{keys[0]} is null),
-            count(*) filter (where t.{keys[0]} is not null and ({differs})),
-            count(*) filter (where t.{keys[0]} is not null and not ({differs}))
-        from staged_rows s left join {target} t on {on}
+            count(*) filter (where change = 'i'),
+            count(*) filter (where change = 'u'),
+            count(*) filter (where change = 'n')
+        from {STAGED}
         """
     ).fetchone()
     check_counts(target, len(frame), inserted, updated, unchanged)
@@ -156,7 +172,7 @@ def upsert(
             con.execute(
                 f"""
                 update {target} t set {assignments}, ingested_at = ?, load_id = ?
-                from staged_rows s where {on} and ({differs})
+                from {STAGED} s where s.change = 'u' and {on}
                 """,
                 [ingested_at, load_id],
             )
@@ -168,15 +184,13 @@ def upsert(
             con.execute(
                 f"""
                 insert into {target} ({columns}, ingested_at, load_id)
-                select {", ".join(f"s.{c}" for c in dataset.columns)}, ?, ?
-                from staged_rows s
-                where not exists (select 1 from {target} t where {on})
+                select {columns}, ?, ? from {STAGED} where change = 'i'
                 """,
                 [ingested_at, load_id],
             )
         )
         check_touched(target, "inserted", inserted, touched)
-    con.execute("drop table staged_rows")
+    con.execute(f"drop table {STAGED}")
     return LoadResult(load_id, table, len(frame), inserted, updated, unchanged)
 
 
