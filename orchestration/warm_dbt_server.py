@@ -10,7 +10,8 @@ so each fork starts from a clean state: dbt reads its flags, profile and project
 command as a new process would, and the build run opens its own Dagster instance. A dbt
 command's fork leaves unbuilt the debug events no logger writes (orchestration.dbt_events)
 and reuses the Jinja templates earlier commands compiled, which this process loads before
-forking (orchestration.dbt_templates).
+forking (orchestration.dbt_templates), and the schemas and module map dbt works out once
+per process, which this process works out last (orchestration.dbt_caches).
 """
 
 import contextlib
@@ -190,6 +191,13 @@ def _load_templates() -> None:
         _kept_templates = _templates()
 
 
+def _fill_dbt_caches() -> None:
+    with contextlib.suppress(Exception):
+        from orchestration.dbt_caches import fill
+
+        fill()
+
+
 def _import_definitions() -> None:
     """The code location's definitions and the build run's job, resolved ahead of a build
     request. A failure is left for the build's fork to meet again and report."""
@@ -244,7 +252,12 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool = False) -
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(stop, selectors.EVENT_READ)
-    imports = [*([_import_definitions] if definitions else []), *WARM_MODULES, _load_templates]
+    imports = [
+        *([_import_definitions] if definitions else []),
+        *WARM_MODULES,
+        _load_templates,
+        _fill_dbt_caches,
+    ]
     serving = True
     while serving:
         step = imports.pop(0) if imports else None
