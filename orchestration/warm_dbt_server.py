@@ -26,6 +26,7 @@ import socket
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -191,11 +192,15 @@ def _load_templates() -> None:
         _kept_templates = _templates()
 
 
-def _fill_dbt_caches() -> None:
-    with contextlib.suppress(Exception):
-        from orchestration.dbt_caches import fill
+def _fill_dbt_caches() -> list[Callable[[], object]]:
+    """The fillings of orchestration.dbt_caches, each a step of its own (none if it cannot
+    be imported)."""
+    try:
+        from orchestration.dbt_caches import fillings
 
-        fill()
+        return fillings()
+    except Exception:
+        return []
 
 
 def _import_definitions() -> None:
@@ -256,7 +261,7 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool = False) -
         *([_import_definitions] if definitions else []),
         *WARM_MODULES,
         _load_templates,
-        _fill_dbt_caches,
+        *_fill_dbt_caches(),
     ]
     serving = True
     while serving:

@@ -20,6 +20,7 @@ PROBE = textwrap.dedent(
     cache = schema_cache.json_schema.__func__
     before = {"mapped": flags_file in inspect.modulesbyfile, "misses": cache.cache_info().misses}
     kept = dbt_caches.fill_json_schemas()
+    assert len(dbt_caches.fillings()) == len(dbt_caches.VALIDATED_CLASSES) + 1
     files = dbt_caches.fill_module_files()
     misses = cache.cache_info().misses
     for module, name in dbt_caches.VALIDATED_CLASSES:
