@@ -149,7 +149,7 @@ def upsert(
             select
                 s.*,
                 case when t.{keys[0]} is null then 'i' when {differs} then 'u' else 'n' end
-                    as change
+                    as _row_change
             from (select {selected} from incoming_frame) s
             left join {target} t on {on}
             """
@@ -159,9 +159,9 @@ def upsert(
     inserted, updated, unchanged = con.execute(
         f"""
         select
-            count(*) filter (where change = 'i'),
-            count(*) filter (where change = 'u'),
-            count(*) filter (where change = 'n')
+            count(*) filter (where _row_change = 'i'),
+            count(*) filter (where _row_change = 'u'),
+            count(*) filter (where _row_change = 'n')
         from {STAGED}
         """
     ).fetchone()
@@ -172,7 +172,7 @@ def upsert(
             con.execute(
                 f"""
                 update {target} t set {assignments}, ingested_at = ?, load_id = ?
-                from {STAGED} s where s.change = 'u' and {on}
+                from {STAGED} s where s._row_change = 'u' and {on}
                 """,
                 [ingested_at, load_id],
             )
@@ -184,7 +184,7 @@ def upsert(
             con.execute(
                 f"""
                 insert into {target} ({columns}, ingested_at, load_id)
-                select {columns}, ?, ? from {STAGED} where change = 'i'
+                select {columns}, ?, ? from {STAGED} where _row_change = 'i'
                 """,
                 [ingested_at, load_id],
             )
