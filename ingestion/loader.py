@@ -130,8 +130,8 @@ def upsert(
     """Insert new keys and update changed rows of `raw.<table>`; caller owns the transaction.
 
     The frame is compared with the stored rows in one join, which stages each row with
-    its change (`i` new key, `u` changed values, `n` unchanged); the counts, the UPDATE
-    and the INSERT read that staging table, so the stored table is scanned once."""
+    its change (`i` new key, `u` changed values, `n` unchanged); the counts and the INSERT
+    read that staging table, and only an UPDATE (a restatement) joins the stored rows again."""
     if table not in RAW_TABLES:
         raise ValueError(f"unknown raw table {table!r}")
     target = f"raw.{table}"

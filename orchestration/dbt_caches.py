@@ -1,10 +1,10 @@
 """What every dbt command works out once per process and then keeps, worked out in the warm
 dbt process (orchestration.warm_dbt_server) so that each of its forks finds it done.
 
-- **The JSON schemas dbt validates its project, packages, flags, selectors, hooks, profile
-  and credentials against.** dbt-common builds each from the dataclass on first use and
-  keeps it per class (`dbtClassMixin.json_schema`, an lru_cache): 0.3-0.4 s of every
-  command's start.
+- **The JSON schemas dbt validates its project, packages, flags, selectors, hooks, profile,
+  runtime configuration and credentials against.** dbt-common builds each from the
+  dataclass on first use and keeps it per class (`dbtClassMixin.json_schema`, an
+  lru_cache): 0.4-0.5 s of every command's start.
 - **inspect's map of source files to modules.** dbt-common's behaviour flags name the
   module that declared them by walking the stack with `inspect.getmodule`, whose first
   call maps the file of every module imported so far (a `realpath` each, thousands of
@@ -26,6 +26,7 @@ from functools import partial
 # (module, class) of each dataclass a `dbt build` on DuckDB validates.
 VALIDATED_CLASSES = (
     ("dbt.contracts.project", "Project"),
+    ("dbt.contracts.project", "Configuration"),
     ("dbt.contracts.project", "PackageConfig"),
     ("dbt.contracts.project", "ProjectFlags"),
     ("dbt.contracts.project", "ProfileConfig"),
@@ -60,7 +61,7 @@ def fill_module_files() -> int:
 
 
 def fillings() -> list[Callable[[], object]]:
-    """Each filling on its own, a tenth of a second or less each: the warm process serves
-    the requests waiting between two of them."""
+    """Each filling on its own, a fraction of a second each: the warm process serves the
+    requests waiting between two of them."""
     schemas = [partial(fill_json_schema, module, name) for module, name in VALIDATED_CLASSES]
     return [*schemas, fill_module_files]

@@ -132,7 +132,20 @@ def publish(
     """Copy the published schemas of the warehouse `con` into a new serving file.
 
     `built_from` is the fingerprint of the build's inputs the marts come from, kept in
-    `meta.publication` so that a refresh with nothing new can leave the publication be."""
+    `meta.publication` so that a refresh with nothing new can leave the publication be.
+    It reads and writes through a cursor of `con`, a transaction of its own: what the
+    caller has not committed is not published, and a transaction the caller has open is
+    left as it is, neither committed nor rolled back."""
+    cursor = con.cursor()
+    try:
+        return _publish(cursor, serving_dir, run_id, built_from)
+    finally:
+        cursor.close()
+
+
+def _publish(
+    con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str, built_from: str | None
+) -> Publication:
     try:
         serving_dir.mkdir(parents=True, exist_ok=True)
         parquet_dir = serving_dir / PARQUET_DIR

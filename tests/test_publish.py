@@ -183,3 +183,34 @@ def test_each_parquet_file_carries_its_mart_and_column_descriptions(built):
                 **{f"description:{column}": text for column, text in columns},
             }
             assert parquet == {"rows": rows, "metadata": expected}, mart
+
+
+def test_a_transaction_the_caller_has_open_is_left_as_it_is(built, tmp_path):
+    """The publication writes in a transaction of its own: the caller's open one is neither
+    committed nor rolled back by it, and what it has not committed is not published."""
+    import shutil
+
+    from serving.publish import publish
+
+    path, _result, _instance = built
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(path, copy)
+    with duckdb.connect(str(copy)) as con:
+        (pulse_rows,) = con.execute("select count(*) from marts.market_pulse_daily").fetchone()
+        con.execute("begin")
+        con.execute("delete from marts.market_pulse_daily")
+        publication = publish(con, tmp_path / "serving", "run")
+        assert publication.tables["marts.market_pulse_daily"] == pulse_rows
+        # still the caller's transaction, with its uncommitted delete
+        assert con.execute("select count(*) from marts.market_pulse_daily").fetchone() == (0,)
+        con.execute("rollback")
+        assert con.execute("select count(*) from marts.market_pulse_daily").fetchone() == (
+            pulse_rows,
+        )
+    with duckdb.connect(str(tmp_path / "serving" / "serving.duckdb"), read_only=True) as served:
+        assert served.execute("select count(*) from marts.market_pulse_daily").fetchone() == (
+            pulse_rows,
+        )
+    parquet = tmp_path / "serving" / "parquet" / "market_pulse_daily.parquet"
+    with duckdb.connect() as reader:
+        assert reader.execute(f"select count(*) from '{parquet}'").fetchone() == (pulse_rows,)
