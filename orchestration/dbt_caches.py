@@ -45,12 +45,6 @@ def fill_json_schema(module: str, name: str) -> bool:
     return True
 
 
-def fill_json_schemas() -> list[str]:
-    """Build and keep the JSON schema of each class of VALIDATED_CLASSES; returns the
-    classes whose schema is kept."""
-    return [f"{m}.{n}" for m, n in VALIDATED_CLASSES if fill_json_schema(m, n)]
-
-
 def fill_module_files() -> int:
     """Map the source file of every module imported so far, as `inspect.getmodule` would
     on its first call; returns how many files inspect now knows."""
