@@ -14,8 +14,9 @@ When a file of the dbt project changed since its manifest was written (or there 
 manifest yet, as after a fresh clone), `dbt parse` runs beside the loads
 (orchestration.manifest); the build run waits for it. On DuckDB a dbt process is also
 started beside the loads, importing dbt (and, with the manifest current, the definitions)
-while they run: a fork of it executes the build run, and another the build's dbt command
-(orchestration.warm_dbt; `WARM_DBT=0` runs both here and the installed dbt instead).
+while they run: a fork of it executes the build run, another the build's dbt command, and
+another the parse (orchestration.warm_dbt; `WARM_DBT=0` runs them here and with the
+installed dbt instead).
 
 The terminal gets one line per step as it ends (with its time, any check that did not
 pass, a failed step's error in full), then the summary; Dagster's and dbt's whole log goes
@@ -313,14 +314,15 @@ def main(argv: list[str] | None = None) -> int:
     parse_failed: str | None = None
     end_date = Settings.from_env().end_date
     parse = ManifestParse(warehouse)
-    parsing = parse.start()
-    if parsing:
-        print("dbt parse: the dbt project changed since its manifest, parsing beside the loads")
+    parsing = parse.needed()
     warm = warm_dbt(lambda: forced or parsing or expects_new_sessions(warehouse, end_date), parsing)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(parse)
         if warm is not None:
             stack.enter_context(warm)  # started here, before Dagster's imports below
+        stack.enter_context(parse)
+        # A fork of the warm process parses without importing dbt a second time.
+        if parsing and parse.start(None if warm is None else str(warm.launcher)):
+            print("dbt parse: the dbt project changed since its manifest, parsing beside the loads")
         from dagster import DagsterInstance
 
         from orchestration.partitions import partitions_to_load

@@ -71,10 +71,18 @@ class WarmDbt:
             raise RuntimeError("the warm dbt process is not started")
         return self.folder / "dbt.sock"
 
+    @property
+    def launcher(self) -> Path:
+        """The executable that runs a dbt command in a fork of the process (or the
+        installed dbt when the process does not answer)."""
+        if self.folder is None:
+            raise RuntimeError("the warm dbt process is not started")
+        return self.folder / "dbt"
+
     def __enter__(self) -> "WarmDbt":
         remove_abandoned(Path(tempfile.gettempdir()))
         self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
-        launcher = self.folder / "dbt"
+        launcher = self.launcher
         command = (
             sys.executable,
             "-I",

@@ -14,10 +14,12 @@ from ingestion.paths import PROJECT_ROOT
 from orchestration.manifest import (
     ManifestError,
     ManifestParse,
+    dbt_executable,
     manifest_is_current,
     manifest_path,
 )
 from orchestration.recovery import PID_TAG
+from orchestration.warm_dbt import WarmDbt
 from tests.command_line import command_line_run
 from tests.tiny_dbt import tiny_project
 
@@ -90,6 +92,38 @@ def test_a_parse_writes_the_manifest_and_a_failed_one_names_the_broken_file(tmp_
     assert f"dbt parse of {project} failed" in str(raised.value)
     assert "broken" in str(raised.value)
     assert manifest_path(project).read_text() == written
+
+
+@pytest.mark.slow
+def test_a_parse_through_the_warm_dbt_process_runs_in_its_fork(tmp_path):
+    project = _tiny_project(tmp_path / "project")
+    warehouse = tmp_path / "warehouse.duckdb"
+    with WarmDbt(dbt_executable()) as warm:
+        assert warm.process is not None
+        with ManifestParse(warehouse, project) as parse:
+            assert parse.start(str(warm.launcher))
+            assert parse.wait() is not None
+        assert '"one"' in manifest_path(project).read_text()
+        assert manifest_is_current(project)
+
+        (project / "models" / "broken.sql").write_text("select {{ not_a_macro( }}\n")
+        with ManifestParse(warehouse, project) as parse:
+            assert parse.start(str(warm.launcher))
+            with pytest.raises(ManifestError) as raised:
+                parse.wait()
+        # dbt's error, from a fork of the warm process: not the installed dbt's fallback
+        assert "broken" in str(raised.value)
+        assert "warm dbt process not reachable" not in str(raised.value)
+        # and the parse went through the launcher: without the process, it says so
+        warm.process.kill()
+        warm.process.wait(timeout=30)
+        with ManifestParse(warehouse, project) as parse:
+            assert parse.start(str(warm.launcher))
+            with pytest.raises(ManifestError) as raised:
+                parse.wait()
+        assert "warm dbt process not reachable" in str(raised.value)
+        assert "broken" in str(raised.value)
+    assert not warehouse.exists()
 
 
 @pytest.mark.slow
