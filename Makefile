@@ -67,6 +67,7 @@ $(BIN)/python:
 $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_QUIET) --disable-pip-version-check --no-input -r requirements.lock
 	$(BIN)/python -m pip install $(PIP_QUIET) --disable-pip-version-check --no-input --no-deps -e .
+	$(BIN)/python -m orchestration.dbt_schemas
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies

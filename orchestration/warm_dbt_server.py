@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 # What a `dbt build` of the DuckDB warehouse imports, beyond dbt's command line.
 WARM_MODULES = (
-    "dbt.cli.main",
     "dbt.task.build",
     "dbt.parser.manifest",
     "dbt.adapters.duckdb",
@@ -192,6 +191,17 @@ def _load_templates() -> None:
         _kept_templates = _templates()
 
 
+def _import_dbt() -> None:
+    """dbt's command line, and the installation's JSON schemas (orchestration.dbt_schemas)
+    in the same step: a parse waiting to be forked validates every node it reads."""
+    import dbt.cli.main  # noqa: F401
+
+    with contextlib.suppress(Exception):
+        from orchestration.dbt_schemas import install
+
+        install()
+
+
 def _fill_dbt_caches() -> list[Callable[[], object]]:
     """The fillings of orchestration.dbt_caches, each a step of its own (none if it cannot
     be imported)."""
@@ -259,6 +269,7 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool = False) -
     selector.register(stop, selectors.EVENT_READ)
     imports = [
         *([_import_definitions] if definitions else []),
+        _import_dbt,
         *WARM_MODULES,
         _load_templates,
         *_fill_dbt_caches(),

@@ -156,7 +156,10 @@ def _start_endless(launcher: str, project: Path) -> subprocess.Popen[str]:
 
 def _fork_of(warm: WarmDbt) -> psutil.Process:
     assert warm.process is not None
-    (fork,) = psutil.Process(warm.process.pid).children()
+    parent = psutil.Process(warm.process.pid)
+    # a fork runs the warm process's command line; multiprocessing's resource tracker,
+    # which dbt's manifests start, is a child of its own
+    (fork,) = [child for child in parent.children() if child.cmdline() == parent.cmdline()]
     return fork
 
 
