@@ -93,9 +93,23 @@ class CompiledTemplates:
         self.kept: dict[str, CodeType] = {}
         self.used: dict[str, CodeType] = {}
         self.compiled = 0
+        self.loaded: tuple[int, int] | None = None  # the file's time and size when read
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def is_current(self) -> bool:
+        """Whether the file is still the one read (or still missing): a process that read
+        it earlier sees what another has written since."""
+        return self._stat() == self.loaded
 
     def load(self) -> "CompiledTemplates":
         """Read the file; one that is missing or unreadable leaves nothing kept."""
+        self.loaded = self._stat()
         try:
             kept = marshal.loads(self.path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):

@@ -176,12 +176,14 @@ _kept_templates: "CompiledTemplates | None" = None
 def _templates(folder: Path | None = None) -> "CompiledTemplates":
     """The Jinja templates kept by earlier dbt commands in `folder` (default: the pipeline's
     project; orchestration.dbt_templates): as this process loaded them before forking, or
-    read now."""
+    read now when that is another file or it has been written since (by a first run's
+    parse, whose templates the build then reuses)."""
     from orchestration.dbt_templates import CompiledTemplates, cache_file
 
     path = cache_file() if folder is None else cache_file(folder)
-    if _kept_templates is not None and _kept_templates.path == path:
-        return _kept_templates
+    kept = _kept_templates
+    if kept is not None and kept.path == path and kept.is_current():
+        return kept
     return CompiledTemplates(path).load()
 
 

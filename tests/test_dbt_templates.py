@@ -122,3 +122,21 @@ def test_the_folder_is_the_target_of_the_commands_project(tmp_path):
         templates_folder({"DBT_PROJECT_DIR": "sub"}, project)
         == project / "sub" / "target" / "compiled_templates"
     )
+
+
+def test_the_warm_process_reads_again_a_file_written_since_it_read_it(tmp_path, monkeypatch):
+    from orchestration import warm_dbt_server
+
+    path = cache_file(tmp_path)
+    before = CompiledTemplates(path).load()  # none yet, as in a first run before its parse
+    assert before.is_current()
+    monkeypatch.setattr(warm_dbt_server, "_kept_templates", before)
+    assert warm_dbt_server._templates(tmp_path) is before  # unchanged: what was read
+    written = _kept_once(path)  # the parse's fork compiled and saved
+    assert not before.is_current()
+    again = warm_dbt_server._templates(tmp_path)
+    assert again is not before
+    assert set(again.kept) == set(written.used)
+    assert again.is_current()
+    monkeypatch.setattr(warm_dbt_server, "_kept_templates", again)
+    assert warm_dbt_server._templates(tmp_path) is again
