@@ -4,13 +4,14 @@ dbt process (orchestration.warm_dbt_server) so that each of its forks finds it d
 - **The JSON schemas dbt validates its project, packages, flags, selectors, hooks, profile,
   runtime configuration and credentials against.** dbt-common builds each from the
   dataclass on first use and keeps it per class (`dbtClassMixin.json_schema`, an
-  lru_cache): 0.4-0.5 s of every command's start.
+  lru_cache): 0.4-0.5 s of every command's start. They normally come from the
+  installation's file of schemas (orchestration.dbt_schemas), and these steps then only
+  find them there; without it, they build them.
 - **inspect's map of source files to modules.** dbt-common's behaviour flags name the
   module that declared them by walking the stack with `inspect.getmodule`, whose first
   call maps the file of every module imported so far (a `realpath` each, thousands of
   them): 0.2-0.3 s of the first adapter dbt creates. Later calls only map what was
   imported since.
-
 - **The code that reads and writes dbt's manifest.** dbt's dataclasses have mashumaro
   generate their `from_dict`, `to_dict` and msgpack methods on first use, class by class:
   a `dbt build` reading its partial parse, building its graph and writing manifest.json
@@ -34,18 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.paths import DBT_PROJECT_DIR
+from orchestration.dbt_schemas import COMMAND_CLASSES
 
-# (module, class) of each dataclass a `dbt build` on DuckDB validates.
-VALIDATED_CLASSES = (
-    ("dbt.contracts.project", "Project"),
-    ("dbt.contracts.project", "Configuration"),
-    ("dbt.contracts.project", "PackageConfig"),
-    ("dbt.contracts.project", "ProjectFlags"),
-    ("dbt.contracts.project", "ProfileConfig"),
-    ("dbt.contracts.selection", "SelectorFile"),
-    ("dbt.artifacts.resources.v1.config", "Hook"),
-    ("dbt.adapters.duckdb.credentials", "DuckDBCredentials"),
-)
+# The schemas every command builds, when the installation's file of them is missing
+# (orchestration.dbt_schemas).
+VALIDATED_CLASSES = COMMAND_CLASSES
 
 
 def fill_json_schema(module: str, name: str) -> bool:

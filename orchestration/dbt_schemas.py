@@ -25,15 +25,21 @@ from typing import Any
 
 from orchestration.partial_parse import replace_file
 
-# (module, class) of each dataclass a `dbt parse` and a `dbt build` on DuckDB validate.
-SCHEMA_CLASSES = (
+# (module, class) of each dataclass every dbt command on DuckDB validates: its project,
+# profile, flags, selectors and hooks.
+COMMAND_CLASSES = (
     ("dbt.contracts.project", "Project"),
     ("dbt.contracts.project", "Configuration"),
     ("dbt.contracts.project", "PackageConfig"),
     ("dbt.contracts.project", "ProjectFlags"),
     ("dbt.contracts.project", "ProfileConfig"),
     ("dbt.contracts.selection", "SelectorFile"),
+    ("dbt.artifacts.resources.v1.config", "Hook"),
     ("dbt.adapters.duckdb.credentials", "DuckDBCredentials"),
+)
+# ... and those a parse (the nodes and their configs) and a build (test results) add.
+SCHEMA_CLASSES = (
+    *COMMAND_CLASSES,
     ("dbt.contracts.graph.nodes", "ModelNode"),
     ("dbt.contracts.graph.nodes", "SeedNode"),
     ("dbt.contracts.graph.nodes", "SingularTestNode"),
@@ -46,7 +52,6 @@ SCHEMA_CLASSES = (
     ("dbt.contracts.graph.unparsed", "UnparsedExposure"),
     ("dbt.artifacts.resources.v1.config", "NodeConfig"),
     ("dbt.artifacts.resources.v1.config", "TestConfig"),
-    ("dbt.artifacts.resources.v1.config", "Hook"),
     ("dbt.artifacts.resources.v1.model", "ModelConfig"),
     ("dbt.artifacts.resources.v1.seed", "SeedConfig"),
     ("dbt.artifacts.resources.v1.source_definition", "SourceConfig"),
