@@ -3,11 +3,11 @@ older than the dbt project, and a `dbt parse` that runs beside other work when i
 
 `python -m orchestration.run` starts the parse before its loads run and waits for it only
 when the build run needs the manifest: on a first run after install, when the whole
-project is parsed (about 9 s here), the parse and the loads share the machine's cores
-instead of following each other. On DuckDB the parse goes through the warm dbt process's
-launcher (orchestration.warm_dbt), whose fork has dbt imported already, so dbt's two
-seconds of imports are not paid twice beside the loads. The module imports neither
-Dagster nor dbt.
+project is parsed (about 5 s here once dbt is imported), the parse and the loads share the
+machine's cores instead of following each other. On DuckDB the parse goes through the warm
+dbt process's launcher (orchestration.warm_dbt), whose fork has dbt imported already, so
+dbt's two seconds of imports are not paid twice beside the loads. The module imports
+neither Dagster nor dbt.
 """
 
 import os
