@@ -137,6 +137,7 @@ def _run_request(conn: socket.socket) -> None:
             code = 0
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        _close_databases()
         if templates is not None:
             with contextlib.suppress(Exception):
                 templates.save()
@@ -156,6 +157,21 @@ def _run_request(conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
             conn.sendall(json.dumps({**outcome, "exit": code}).encode() + b"\n")
         os._exit(code)
+
+
+def _close_databases() -> None:
+    """Close the database connections dbt leaves to the end of its process, as that end
+    would: DuckDB writes its log into the database file when the last connection to it
+    closes, and a fork that exited without closing it left the log to the next process
+    opening the file, which replays it (about a second after a nightly build)."""
+    with contextlib.suppress(Exception):
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        from dbt.adapters.factory import reset_adapters
+
+        reset_adapters()
+        # dbt-duckdb keeps its environment, which holds the connection, on the class
+        DuckDBConnectionManager.close_all_connections()
+    gc.collect()  # the environment closes its connection when it goes
 
 
 def _finalize_since(inherited: set[object]) -> None:

@@ -111,6 +111,24 @@ def test_the_debug_events_a_logger_is_at_debug_for_are_written(project, tmp_path
         assert "1 of 1 OK created sql table model main.probe" in log
 
 
+def test_a_command_leaves_the_database_file_closed_as_a_dbt_process_does(project):
+    """DuckDB writes its log into the file when the last connection closes; a fork that
+    ended without closing dbt's would leave the log for the next process to replay."""
+    wal = project.parent / "tiny.duckdb.wal"
+    done = _dbt(dbt_executable(), project, "run", "--select", "probe")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not wal.exists()  # the installed dbt, a process of its own
+    with WarmDbt(dbt_executable()) as warm:
+        done = _dbt(
+            os.environ[LAUNCHER_ENV], project, "run", "--select", "probe", "--vars", "{n: 2}"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert warm.process is not None
+        assert warm.process.poll() is None
+        assert not wal.exists()
+    assert _probe(project) == ("p1", 2)
+
+
 def test_templates_compiled_by_one_command_are_reused_by_the_next(project):
     """orchestration.dbt_templates through real commands: the first keeps what it compiled,
     the next compiles nothing and builds the same, a changed model is compiled anew."""
