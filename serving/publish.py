@@ -70,8 +70,9 @@ def _column_comments(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], li
     columns: dict[tuple[str, str], list[Column]] = {}
     for schema, table, column, comment in con.execute(
         "select schema_name, table_name, column_name, comment from duckdb_columns() "
-        "where database_name = current_database() and schema_name in ('marts', 'universe') "
-        "order by schema_name, table_name, column_index"
+        "where database_name = current_database() and list_contains(?, schema_name) "
+        "order by schema_name, table_name, column_index",
+        [list(PUBLISHED_SCHEMAS)],
     ).fetchall():
         columns.setdefault((schema, table), []).append((column, comment))
     return columns
@@ -157,8 +158,9 @@ def _publish(
     temporary = serving_dir / f".{SERVING_FILE}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
     tables = con.execute(
         "select schema_name, table_name, comment from duckdb_tables() "
-        "where database_name = current_database() and schema_name in ('marts', 'universe') "
-        "order by schema_name, table_name"
+        "where database_name = current_database() and list_contains(?, schema_name) "
+        "order by schema_name, table_name",
+        [list(PUBLISHED_SCHEMAS)],
     ).fetchall()
     columns = _column_comments(con)
     (data_through,) = con.execute(
