@@ -7,19 +7,23 @@ The dbt step records the fingerprint of a complete, passing build in `meta.build
 the publication copies it into the serving file's `meta.publication.built_from`. When a
 refresh loads nothing new, the fingerprint it computes equals the one served, and building,
 testing and publishing again would only reproduce the same tables.
+
+Before the loads, `expects_new_sessions` guesses whether they will bring anything to build
+at all, which decides only whether dbt is warmed up beside them.
 """
 
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from ingestion.calendar import sessions_between
 from ingestion.paths import DBT_PROJECT_DIR
 
 BUILD_INPUTS_TABLE = "meta.build_inputs"
@@ -146,3 +150,16 @@ def serving_is_current(
     except duckdb.Error:
         return None
     return publication if now == publication.built_from else None
+
+
+def expects_new_sessions(warehouse: Path, end_date: date) -> bool:
+    """Whether the warehouse lacks the last session through `end_date` (or cannot be read
+    now), so that the loads will likely bring something to build. It only decides whether
+    dbt is warmed up beside the loads, never what is loaded or built."""
+    last_session = sessions_between(end_date - timedelta(days=10), end_date)[-1]
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (stored,) = con.execute("select max(session_date) from raw.prices").fetchone()
+    except duckdb.Error:  # no warehouse yet, no prices, or another process writing it
+        return True
+    return stored is None or stored < last_session

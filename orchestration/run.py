@@ -13,10 +13,10 @@ DAGSTER_HOME, so they are recorded and show up later in the UI.
 When a file of the dbt project changed since its manifest was written (or there is no
 manifest yet, as after a fresh clone), `dbt parse` runs beside the loads
 (orchestration.manifest); the build run waits for it. On DuckDB a dbt process is also
-started beside the loads, importing dbt (and, with the manifest current, the definitions)
-while they run: a fork of it executes the build run, another the build's dbt command, and
+started first thing, importing dbt (and, with the manifest current, the definitions) while
+the loads run: a fork of it executes the build run, another the build's dbt command, and
 another the parse (orchestration.warm_dbt; `WARM_DBT=0` runs them here and with the
-installed dbt instead).
+installed dbt instead). It is stopped when no build is expected.
 
 The terminal gets one line per step as it ends (with its time, any check that did not
 pass, a failed step's error in full), then the summary; Dagster's and dbt's whole log goes
@@ -35,29 +35,27 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-import duckdb
-
-from ingestion.calendar import sessions_between
 from ingestion.config import (
     Settings,
     serving_dir_from_env,
     warehouse_engine_from_env,
     warehouse_path_from_env,
 )
-from orchestration.build_inputs import Served, serving_is_current
 from orchestration.manifest import ManifestError, ManifestParse, dbt_executable
-from orchestration.summary import print_summary
 from orchestration.warm_dbt import WarmDbt
 from serving.paths import REPORT_DIR, REPORT_FILE, SERVING_FILE
 
-# Dagster is imported once the warm dbt process is started (in `main`): its 0.9 s of
-# imports would otherwise delay that process's start, and with it the build.
+# Dagster, DuckDB, pandas and the exchange calendar are imported once the warm dbt process
+# is started (in `main`): their second of imports would otherwise delay its start, and
+# with it the build.
 if TYPE_CHECKING:
     from dagster import AssetKey, DagsterInstance, JobDefinition, JobExecutionResult
+
+    from orchestration.build_inputs import Served
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}}
@@ -240,34 +238,21 @@ def execute_build(request: dict[str, object], log_fd: int | None) -> dict[str, o
 def nothing_new(warehouse: Path, serving: Path) -> Served | None:
     """The publication, when it is already the build of what the loads left (and its report
     exists): building, testing and publishing again would reproduce the same tables."""
+    from orchestration.build_inputs import serving_is_current
+
     if not (serving / REPORT_DIR / REPORT_FILE).exists():
         return None
     return serving_is_current(warehouse, serving / SERVING_FILE, {}, warehouse_engine_from_env())
 
 
-def expects_new_sessions(warehouse: Path, end_date: date) -> bool:
-    """Whether the warehouse lacks the last session through `end_date` (or cannot be read
-    now), so that the loads will likely bring something to build. It only decides whether
-    dbt is warmed up beside the loads, never what is loaded or built."""
-    last_session = sessions_between(end_date - timedelta(days=10), end_date)[-1]
-    try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            (stored,) = con.execute("select max(session_date) from raw.prices").fetchone()
-    except duckdb.Error:  # no warehouse yet, no prices, or another process writing it
-        return True
-    return stored is None or stored < last_session
-
-
-def warm_dbt(build_expected: Callable[[], bool], parsing: bool) -> WarmDbt | None:
-    """The warm dbt process, on DuckDB unless `WARM_DBT=0`, when a build is expected; it
-    imports the definitions too unless the manifest they read is being parsed.
-
-    Importing dbt costs two seconds of a core: a refresh that builds nothing is better
-    off without it, since those seconds compete with its loads."""
+def warm_dbt() -> WarmDbt | None:
+    """The warm dbt process, on DuckDB unless `WARM_DBT=0`, to be told once the run knows
+    whether the definitions can be imported (`WarmDbt.proceed`) or that no build is
+    expected (`WarmDbt.close`)."""
     disabled = os.environ.get("WARM_DBT", "").strip().lower() in ("0", "false", "no")
-    if disabled or warehouse_engine_from_env() != "duckdb" or not build_expected():
+    if disabled or warehouse_engine_from_env() != "duckdb":
         return None
-    return WarmDbt(dbt_executable(), definitions=not parsing)
+    return WarmDbt(dbt_executable(), definitions=None)
 
 
 def say(line: str) -> None:
@@ -312,13 +297,22 @@ def main(argv: list[str] | None = None) -> int:
     runs = Runs()
     unchanged: Served | None = None
     parse_failed: str | None = None
-    end_date = Settings.from_env().end_date
-    parse = ManifestParse(warehouse)
-    parsing = parse.needed()
-    warm = warm_dbt(lambda: forced or parsing or expects_new_sessions(warehouse, end_date), parsing)
     with contextlib.ExitStack() as stack:
+        if (warm := warm_dbt()) is not None:
+            stack.enter_context(warm)  # started first: its imports overlap all that follows
+        end_date = Settings.from_env().end_date
+        parse = ManifestParse(warehouse)
+        parsing = parse.needed()
         if warm is not None:
-            stack.enter_context(warm)  # started here, before Dagster's imports below
+            from orchestration.build_inputs import expects_new_sessions
+
+            if forced or parsing or expects_new_sessions(warehouse, end_date):
+                warm.proceed(definitions=not parsing)  # the definitions read the manifest
+            else:
+                # Importing dbt costs two seconds of a core: a refresh that builds nothing
+                # is better off without it, since those seconds compete with its loads.
+                warm.close(kill=True)
+                warm = None
         stack.enter_context(parse)
         # A fork of the warm process parses without importing dbt a second time.
         if parsing and parse.start(None if warm is None else str(warm.launcher)):
@@ -364,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     status = runs.status(args.job)
     if parse_failed:
         status += "; the build was not run: dbt parse failed (below)"
+    from orchestration.summary import print_summary
+
     print_summary(warehouse, status, seconds, since=started_at)
     if parse_failed:
         print(parse_failed, file=sys.stderr)

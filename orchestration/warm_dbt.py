@@ -17,6 +17,11 @@ With the manifest current the process also imports the code location's definitio
 (dagster-dbt and the dbt manifest, another 1.5 s), and `orchestration.run` hands it the
 build run (`WarmDbt.build`): a fork executes that run, so the build starts as soon as the
 loads end instead of after those imports.
+
+`orchestration.run` starts the process before it knows which of the two it needs, or
+whether it needs dbt at all (`definitions=None`): the process imports what both need while
+the run reads its settings, the manifest's state and the warehouse, then `proceed` says
+which, or `close(kill=True)` stops it.
 """
 
 import contextlib
@@ -56,14 +61,15 @@ class WarmDbt:
     socket's folder and restores the variable.
     """
 
-    def __init__(self, installed_dbt: str, definitions: bool = False) -> None:
+    def __init__(self, installed_dbt: str, definitions: bool | None = False) -> None:
         """`definitions`: import the code location's definitions too, ahead of `build`
-        (only when the dbt manifest is current: they read it)."""
+        (only when the dbt manifest is current: they read it); None: `proceed` says it."""
         self.installed_dbt = installed_dbt
         self.definitions = definitions
         self.folder: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self._saved: str | None = None
+        self._closed = False
 
     @property
     def socket_path(self) -> Path:
@@ -102,8 +108,9 @@ class WarmDbt:
             listener.bind(str(self.socket_path))
             listener.listen(16)
             argv = [sys.executable, "-m", "orchestration.warm_dbt_server", str(listener.fileno())]
+            mode = {None: ["--ask"], True: ["--definitions"], False: []}[self.definitions]
             self.process = subprocess.Popen(
-                argv + (["--definitions"] if self.definitions else []),
+                argv + mode,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(listener.fileno(),),
@@ -111,6 +118,16 @@ class WarmDbt:
             )
         (self.folder / PID_FILE).write_text(str(self.process.pid), encoding="ascii")
         return self
+
+    def proceed(self, definitions: bool) -> None:
+        """Tell a process started with `definitions=None` what to import after what both
+        need: the definitions too, or dbt only (a parse is about to ask for it)."""
+        if self.process is None or self.process.stdin is None or self.definitions is not None:
+            raise RuntimeError("the warm dbt process was not started to be told what to import")
+        self.definitions = definitions
+        with contextlib.suppress(BrokenPipeError):  # it is gone: the launchers run the dbt
+            self.process.stdin.write(b"definitions\n" if definitions else b"dbt\n")
+            self.process.stdin.flush()
 
     def build(self, request: dict[str, object], log: TextIO | None) -> dict[str, object] | None:
         """Have a fork of the warm process execute `orchestration.run`'s build run
@@ -154,20 +171,30 @@ class WarmDbt:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self.close()
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the process (at once with `kill`, or when never told what to import),
+        remove its folder and restore the launcher's variable; a second call does nothing."""
+        if self.folder is None or self._closed:
+            return
+        self._closed = True
         if self._saved is None:
             os.environ.pop(LAUNCHER_ENV, None)
         else:
             os.environ[LAUNCHER_ENV] = self._saved
         if self.process is not None:
+            if kill or self.definitions is None:
+                self.process.kill()  # nothing runs in it yet: its imports only
             if self.process.stdin:
-                self.process.stdin.close()  # the process's signal to stop
+                with contextlib.suppress(BrokenPipeError):
+                    self.process.stdin.close()  # the process's signal to stop
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def remove_abandoned(temp: Path) -> list[Path]:

@@ -1,7 +1,9 @@
 """The warm dbt process (orchestration.warm_dbt): dbt imported once, one fork per request.
 
-    python -m orchestration.warm_dbt_server FD [--definitions]
+    python -m orchestration.warm_dbt_server FD [--definitions | --ask]
         FD: a listening Unix socket; the process stops when its stdin closes.
+        --ask: the first line on stdin says what to import (`definitions` or `dbt`); the
+        process imports what both need while it waits for it.
 
 A request is a launcher's dbt command (orchestration/warm_dbt_launch.py) or, with
 `--definitions`, `orchestration.run`'s build run (`WarmDbt.build`). The process imports
@@ -28,7 +30,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from orchestration.dbt_templates import CompiledTemplates
@@ -41,6 +43,9 @@ WARM_MODULES = (
     "dbt.adapters.duckdb.impl",
     "agate",
 )
+# What a parse and the definitions both import (dbt's classes of the manifest, 1.5 s): the
+# first step of a process told later which of the two it serves.
+SHARED_MODULE = "dbt.contracts.graph.manifest"
 ROOT_HANDLERS = list(logging.root.handlers)  # before any import of dbt
 
 
@@ -271,9 +276,29 @@ def _serve_waiting(
     return True
 
 
-def serve(listener: socket.socket, stop: IO[bytes], definitions: bool = False) -> None:
+def _read_mode(stop: IO[bytes]) -> bool | None:
+    """The first line on `stop`: True for `definitions`, False for `dbt`; None when it
+    ended first (the run needs no dbt after all)."""
+    line = b""
+    while b"\n" not in line:
+        chunk = os.read(stop.fileno(), 64)
+        if not chunk:
+            return None
+        line += chunk
+    return line.split(b"\n", 1)[0].strip() == b"definitions"
+
+
+def _stop() -> NoReturn:
+    # Nothing here needs a careful exit, which would take a while with all that is
+    # imported: only the multiprocessing semaphores dbt's manifests registered are released.
+    _finalize_since(set())
+    os._exit(0)
+
+
+def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = False) -> None:
     """Import dbt (and the definitions), forking for each connection to `listener` until
-    `stop` reaches its end; then exit at once.
+    `stop` reaches its end; then exit at once. `definitions` None: import what both need,
+    then read from `stop` which it is (`_read_mode`).
 
     The definitions come first: the build run asks for them before its dbt command asks
     for dbt. Between two imports the requests already waiting are served, and a fork
@@ -282,6 +307,11 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool = False) -
     # `stop`, and each fork takes SIGINT as dbt does.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
+    if definitions is None:
+        __import__(SHARED_MODULE)
+        definitions = _read_mode(stop)
+        if definitions is None:
+            _stop()
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(stop, selectors.EVENT_READ)
@@ -301,11 +331,9 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool = False) -
             __import__(step)
         serving = _serve_waiting(selector, listener, stop, wait=step is None)
     listener.close()
-    # Nothing here needs a careful exit, which would take a while with all that is
-    # imported: only the multiprocessing semaphores dbt's manifests registered are released.
-    _finalize_since(set())
-    os._exit(0)
+    _stop()
 
 
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])), sys.stdin.buffer, "--definitions" in sys.argv)
+    mode = None if "--ask" in sys.argv else "--definitions" in sys.argv
+    serve(socket.socket(fileno=int(sys.argv[1])), sys.stdin.buffer, mode)

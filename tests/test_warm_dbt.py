@@ -5,6 +5,7 @@ dbt up at all."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,9 +17,9 @@ import psutil
 import pytest
 
 from ingestion.calendar import sessions_between
+from orchestration.build_inputs import expects_new_sessions
 from orchestration.dbt_templates import CompiledTemplates, cache_file
 from orchestration.manifest import dbt_executable
-from orchestration.run import expects_new_sessions
 from orchestration.warm_dbt import LAUNCHER_ENV, WarmDbt, remove_abandoned
 from tests.tiny_dbt import tiny_project
 
@@ -218,6 +219,56 @@ def test_without_the_warm_process_the_installed_dbt_runs_the_command(project):
         assert _probe(project) == ("p1", 1)
 
 
+def test_a_process_started_before_the_run_knows_what_it_needs_is_told_or_stopped(project):
+    """`orchestration.run` starts the process before it knows whether the manifest is
+    current, or whether a build is expected at all (`definitions=None`)."""
+    with WarmDbt(dbt_executable(), definitions=None) as warm:
+        warm.proceed(definitions=False)
+        with pytest.raises(RuntimeError, match="not started to be told"):
+            warm.proceed(definitions=True)  # told once
+        done = _dbt(os.environ[LAUNCHER_ENV], project, "run", "--select", "probe")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "warm dbt process not reachable" not in done.stderr
+        assert _probe(project) == ("p1", 1)
+        process = warm.process
+    assert process is not None
+    assert process.wait(timeout=30) == 0  # told, then stopped by its stdin's end
+
+    # no build expected: stopped in the middle of its imports, and the variable unset
+    with WarmDbt(dbt_executable(), definitions=None) as warm:
+        assert warm.folder is not None
+        folder = warm.folder
+        warm.close(kill=True)
+        assert warm.process is not None
+        assert warm.process.returncode == -signal.SIGKILL
+        assert LAUNCHER_ENV not in os.environ
+        assert not folder.exists()
+        warm.close()  # the context's own exit does nothing more
+    with WarmDbt(dbt_executable()) as warm, pytest.raises(RuntimeError):
+        warm.proceed(definitions=True)  # it was told at its start
+
+
+def test_a_process_whose_stdin_ends_before_it_is_told_stops_without_serving(tmp_path):
+    server_module = "orchestration.warm_dbt_server"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(tmp_path / "dbt.sock"))
+        listener.listen(1)
+        server = subprocess.Popen(
+            [sys.executable, "-m", server_module, str(listener.fileno()), "--ask"],
+            stdin=subprocess.PIPE,
+            pass_fds=(listener.fileno(),),
+        )
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(str(tmp_path / "dbt.sock"))  # a command waiting in the queue
+            assert server.stdin is not None
+            server.stdin.close()
+            assert server.wait(timeout=120) == 0
+            # still in the queue: the process never took it
+            listener.settimeout(10)
+            accepted, _address = listener.accept()
+            accepted.close()
+
+
 def _warehouse_through(folder: Path, last: date | None) -> Path:
     path = folder / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
@@ -248,7 +299,8 @@ def test_dbt_is_warmed_up_when_the_last_session_is_missing_or_the_warehouse_unre
             [
                 sys.executable,
                 "-c",
-                "import sys, datetime; from orchestration.run import expects_new_sessions; "
+                "import sys, datetime; "
+                "from orchestration.build_inputs import expects_new_sessions; "
                 "sys.exit(0 if expects_new_sessions(sys.argv[1], datetime.date(2024, 4, 7)) "
                 "else 3)",
                 str(path),
