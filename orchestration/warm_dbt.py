@@ -39,6 +39,7 @@ from typing import TextIO
 
 from orchestration.processes import process_exists
 from orchestration.warm_dbt_launch import open_streams, read_line
+from orchestration.warm_dbt_server import DBT_MODE, DEFINITIONS_MODE
 
 LAUNCHER_ENV = "WARM_DBT_LAUNCHER"
 FOLDER_PREFIX = "warm-dbt-"
@@ -122,12 +123,13 @@ class WarmDbt:
     def proceed(self, definitions: bool) -> None:
         """Tell a process started with `definitions=None` what to import after what both
         need: the definitions too, or dbt only (a parse is about to ask for it)."""
-        if self.process is None or self.process.stdin is None or self.definitions is not None:
+        stdin = None if self.process is None or self._closed else self.process.stdin
+        if stdin is None or self.definitions is not None:
             raise RuntimeError("the warm dbt process was not started to be told what to import")
         self.definitions = definitions
         with contextlib.suppress(BrokenPipeError):  # it is gone: the launchers run the dbt
-            self.process.stdin.write(b"definitions\n" if definitions else b"dbt\n")
-            self.process.stdin.flush()
+            stdin.write((DEFINITIONS_MODE if definitions else DBT_MODE) + b"\n")
+            stdin.flush()
 
     def build(self, request: dict[str, object], log: TextIO | None) -> dict[str, object] | None:
         """Have a fork of the warm process execute `orchestration.run`'s build run

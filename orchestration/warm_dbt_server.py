@@ -44,8 +44,10 @@ WARM_MODULES = (
     "agate",
 )
 # What a parse and the definitions both import (dbt's classes of the manifest, 1.5 s): the
-# first step of a process told later which of the two it serves.
+# first step of a process told later which of the two it serves, by a line on its stdin.
 SHARED_MODULE = "dbt.contracts.graph.manifest"
+DEFINITIONS_MODE = b"definitions"
+DBT_MODE = b"dbt"
 ROOT_HANDLERS = list(logging.root.handlers)  # before any import of dbt
 
 
@@ -277,15 +279,15 @@ def _serve_waiting(
 
 
 def _read_mode(stop: IO[bytes]) -> bool | None:
-    """The first line on `stop`: True for `definitions`, False for `dbt`; None when it
-    ended first (the run needs no dbt after all)."""
+    """The first line on `stop`: True for DEFINITIONS_MODE, False for anything else (DBT_MODE);
+    None when it ended first (the run needs no dbt after all)."""
     line = b""
     while b"\n" not in line:
         chunk = os.read(stop.fileno(), 64)
         if not chunk:
             return None
         line += chunk
-    return line.split(b"\n", 1)[0].strip() == b"definitions"
+    return line.split(b"\n", 1)[0].strip() == DEFINITIONS_MODE
 
 
 def _stop() -> NoReturn:
@@ -300,11 +302,13 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = F
     `stop` reaches its end; then exit at once. `definitions` None: import what both need,
     then read from `stop` which it is (`_read_mode`).
 
-    The definitions come first: the build run asks for them before its dbt command asks
-    for dbt. Between two imports the requests already waiting are served, and a fork
-    imports what is still missing itself, so nobody waits for imports it does not need."""
+    The definitions come first (after SHARED_MODULE, when asked): the build run asks for
+    them before its dbt command asks for dbt. Between two imports the requests already
+    waiting are served, and a fork imports what is still missing itself, so nobody waits
+    for imports it does not need."""
     # Ctrl-C reaches the whole process group: the run stops this process by closing
-    # `stop`, and each fork takes SIGINT as dbt does.
+    # `stop` (or kills it before telling it what to import), and each fork takes SIGINT as
+    # dbt does.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
     if definitions is None:

@@ -21,6 +21,7 @@ from orchestration.build_inputs import expects_new_sessions
 from orchestration.dbt_templates import CompiledTemplates, cache_file
 from orchestration.manifest import dbt_executable
 from orchestration.warm_dbt import LAUNCHER_ENV, WarmDbt, remove_abandoned
+from orchestration.warm_dbt_server import DBT_MODE, DEFINITIONS_MODE, _read_mode
 from tests.tiny_dbt import tiny_project
 
 pytestmark = pytest.mark.slow
@@ -232,7 +233,7 @@ def test_a_process_started_before_the_run_knows_what_it_needs_is_told_or_stopped
         assert _probe(project) == ("p1", 1)
         process = warm.process
     assert process is not None
-    assert process.wait(timeout=30) == 0  # told, then stopped by its stdin's end
+    assert process.returncode == 0  # told, then stopped by its stdin's end
 
     # no build expected: stopped in the middle of its imports, and the variable unset
     with WarmDbt(dbt_executable(), definitions=None) as warm:
@@ -248,6 +249,43 @@ def test_a_process_started_before_the_run_knows_what_it_needs_is_told_or_stopped
         warm.proceed(definitions=True)  # it was told at its start
 
 
+def test_a_process_left_before_it_is_told_is_killed_and_the_variable_restored(monkeypatch):
+    """A run that fails before it knows what it needs (a bad setting, say) leaves at once."""
+    monkeypatch.setenv(LAUNCHER_ENV, "/an/earlier/launcher")
+    warm = WarmDbt(dbt_executable(), definitions=None)
+
+    def fail_inside() -> None:
+        with warm:
+            assert os.environ[LAUNCHER_ENV] == str(warm.launcher)
+            raise ValueError("bad setting")
+
+    with pytest.raises(ValueError, match="bad setting"):
+        fail_inside()
+    folder = warm.folder
+    assert warm.process is not None
+    assert warm.process.returncode == -signal.SIGKILL
+    assert os.environ[LAUNCHER_ENV] == "/an/earlier/launcher"
+    assert folder is not None
+    assert not folder.exists()
+
+
+def test_the_line_that_tells_the_process_what_to_import():
+    def told(*chunks: bytes) -> bool | None:
+        read, write = os.pipe()
+        with os.fdopen(read, "rb", buffering=0) as stop:
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(b"".join(chunks))
+            return _read_mode(stop)
+
+    assert told(DEFINITIONS_MODE, b"\n") is True
+    assert told(DBT_MODE, b"\n") is False
+    # longer than one read: the line is put together from two
+    assert told(b" " * 60, DEFINITIONS_MODE, b"\n") is True
+    assert told(DEFINITIONS_MODE, b"\nwhatever follows") is True
+    assert told(DEFINITIONS_MODE) is None  # ended before the line did
+    assert told() is None
+
+
 def test_a_process_whose_stdin_ends_before_it_is_told_stops_without_serving(tmp_path):
     server_module = "orchestration.warm_dbt_server"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
@@ -256,17 +294,22 @@ def test_a_process_whose_stdin_ends_before_it_is_told_stops_without_serving(tmp_
         server = subprocess.Popen(
             [sys.executable, "-m", server_module, str(listener.fileno()), "--ask"],
             stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
             pass_fds=(listener.fileno(),),
         )
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            client.connect(str(tmp_path / "dbt.sock"))  # a command waiting in the queue
-            assert server.stdin is not None
-            server.stdin.close()
-            assert server.wait(timeout=120) == 0
-            # still in the queue: the process never took it
-            listener.settimeout(10)
-            accepted, _address = listener.accept()
-            accepted.close()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(str(tmp_path / "dbt.sock"))  # a command waiting in the queue
+                assert server.stdin is not None
+                server.stdin.close()
+                assert server.wait(timeout=120) == 0
+                # still in the queue: the process never took it
+                listener.settimeout(10)
+                accepted, _address = listener.accept()
+                accepted.close()
+        finally:
+            server.kill()
+            server.wait()
 
 
 def _warehouse_through(folder: Path, last: date | None) -> Path:
