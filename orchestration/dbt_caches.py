@@ -37,10 +37,6 @@ from typing import Any
 from ingestion.paths import DBT_PROJECT_DIR
 from orchestration.dbt_schemas import COMMAND_CLASSES
 
-# The schemas every command builds, when the installation's file of them is missing
-# (orchestration.dbt_schemas).
-VALIDATED_CLASSES = COMMAND_CLASSES
-
 
 def fill_json_schema(module: str, name: str) -> bool:
     """Build and keep the JSON schema of the class `name` of `module`; whether it is kept."""
@@ -100,6 +96,7 @@ class ManifestCode:
 def fillings() -> list[Callable[[], object]]:
     """Each filling on its own, a fraction of a second each: the warm process serves the
     requests waiting between two of them."""
-    schemas = [partial(fill_json_schema, module, name) for module, name in VALIDATED_CLASSES]
+    # the schemas every command builds when the installation's file of them is missing
+    schemas = [partial(fill_json_schema, module, name) for module, name in COMMAND_CLASSES]
     manifest = ManifestCode()
     return [*schemas, fill_module_files, manifest.read, manifest.write]

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import textwrap
 
-from orchestration.dbt_caches import VALIDATED_CLASSES, fill_json_schema
+from orchestration.dbt_caches import fill_json_schema
+from orchestration.dbt_schemas import COMMAND_CLASSES
 from orchestration.manifest import dbt_executable
 from tests.tiny_dbt import tiny_project
 
@@ -17,6 +18,7 @@ PROBE = textwrap.dedent(
     import importlib, inspect, json, os, sys
     import dbt.cli.main, dbt.adapters.duckdb.impl
     from orchestration import dbt_caches
+    from orchestration.dbt_schemas import COMMAND_CLASSES
 
     flags_file = os.path.realpath(importlib.import_module("dbt_common.behavior_flags").__file__)
     cache = importlib.import_module("dbt_common.dataclass_schema").dbtClassMixin.json_schema
@@ -26,12 +28,12 @@ PROBE = textwrap.dedent(
     for filling in dbt_caches.fillings():
         filling()
     misses = cache.cache_info().misses
-    for module, name in dbt_caches.VALIDATED_CLASSES:
+    for module, name in COMMAND_CLASSES:
         getattr(importlib.import_module(module), name).json_schema()
     # a fork inherits what was filled: its own first calls are answered from the caches
     pid = os.fork()
     if pid == 0:
-        for module, name in dbt_caches.VALIDATED_CLASSES:
+        for module, name in COMMAND_CLASSES:
             getattr(importlib.import_module(module), name).json_schema()
         built = cache.cache_info().misses - misses
         mapped = inspect.modulesbyfile.get(flags_file) == "dbt_common.behavior_flags"
@@ -56,7 +58,7 @@ def test_the_schemas_and_the_module_map_are_filled_once_and_inherited() -> None:
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     assert probe["before"]["mapped"] is False
     # one schema built per class by the fillings, none again afterwards, here or in a fork
-    assert probe["filled_misses"] == len(VALIDATED_CLASSES)
+    assert probe["filled_misses"] == len(COMMAND_CLASSES)
     assert probe["new_misses"] == 0
     assert probe["fork_status"] == 0
     # the module that walks the stack for behaviour flags is found in the map
