@@ -45,6 +45,7 @@ from ingestion.config import (
     warehouse_engine_from_env,
     warehouse_path_from_env,
 )
+from orchestration import collection
 from orchestration.manifest import ManifestError, ManifestParse, dbt_executable
 from orchestration.warm_dbt import WarmDbt
 from serving.paths import REPORT_DIR, REPORT_FILE, SERVING_FILE
@@ -332,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         # true.
         first, last = partitions_to_load(instance, end_date)
         loads, build = JOBS[args.job]
+        collection.resume()  # imported: what follows makes garbage worth collecting
         with (
             open(log_path, "a", encoding="utf-8") if log_path else contextlib.nullcontext() as log,
             output_to(log),
@@ -393,4 +395,5 @@ def exit_at_once(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
+    collection.pause()
     exit_at_once(main())

@@ -17,7 +17,6 @@ per process, which this process works out last (orchestration.dbt_caches).
 """
 
 import contextlib
-import gc
 import json
 import logging
 import multiprocessing.util
@@ -31,6 +30,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
+
+from orchestration import collection
 
 if TYPE_CHECKING:
     from orchestration.dbt_templates import CompiledTemplates
@@ -112,6 +113,9 @@ def _run_request(conn: socket.socket) -> None:
         os.environ.update(request["env"])  # type: ignore[arg-type]
         conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
         if request.get("kind") == "build":
+            # The run's Python work makes garbage; a dbt command's (about 10 MB for a
+            # nightly build) goes with its process, uncollected (orchestration.collection).
+            collection.resume()
             # Importing dbt's command line gave the root logger a handler on stderr, which
             # would print the run's INFO records on the terminal: the run's process has none.
             logging.root.handlers[:] = ROOT_HANDLERS
@@ -269,7 +273,7 @@ def _serve_waiting(
         # What is imported stays for good: the fork's garbage collections skip it (they
         # would otherwise walk dbt's and Dagster's objects over and over) and leave its
         # pages shared with this process.
-        gc.freeze()
+        collection.keep_what_exists()
         if os.fork() == 0:
             selector.close()
             listener.close()
@@ -311,6 +315,10 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = F
     # dbt does.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
+    # This process only imports and forks: no collections while it imports, and what each
+    # step imported is set aside, so that the explicit collection of the manifest's filling
+    # walks its own objects only.
+    collection.pause()
     if definitions is None:
         __import__(SHARED_MODULE)
         definitions = _read_mode(stop)
@@ -333,6 +341,7 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = F
             step()
         elif step is not None:
             __import__(step)
+        collection.keep_what_exists()
         serving = _serve_waiting(selector, listener, stop, wait=step is None)
     listener.close()
     _stop()
