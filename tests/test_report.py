@@ -58,6 +58,8 @@ def test_the_asset_writes_the_page_and_a_markdown_summary(built, serving):
     assert metadata["path"] == str(page)
     assert metadata["charts"] == CHARTS
     assert metadata["data_through"] == E2E_END.isoformat()
+    # the publication started it in this process (serving.report.ahead)
+    assert metadata["rendered_ahead"] is True
     assert metadata["size_bytes"] == page.stat().st_size
     summary = metadata["summary"]
     assert summary.startswith(f"**Market report, data through {E2E_END.isoformat()}**")

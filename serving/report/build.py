@@ -119,19 +119,45 @@ def render(data: ReportData) -> tuple[str, list[str], str]:
     return page, list(figures), summary
 
 
-def build_report(serving_path: Path, out_dir: Path) -> Report:
-    """Read the serving file at `serving_path` and write `out_dir`/index.html."""
+@dataclass(frozen=True)
+class Rendered:
+    """The page rendered from one serving file, not written yet."""
+
+    page: str
+    data_through: date
+    charts: list[str]
+    summary_markdown: str
+
+
+def render_file(serving_path: Path) -> Rendered:
+    """Read the serving file at `serving_path` and render its page."""
     if not serving_path.exists():
         raise FileNotFoundError(f"no serving database at {serving_path}: publish the marts first")
     with duckdb.connect(str(serving_path), read_only=True) as con:
         data = load(con)
     page, names, summary = render(data)
+    return Rendered(page, data.data_through, names, summary)
+
+
+def write_report(rendered: Rendered, out_dir: Path) -> Report:
+    """Write `rendered` to `out_dir`/index.html, staged beside it and renamed into place."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / REPORT_FILE
     staged = out_dir / f".{REPORT_FILE}.{uuid.uuid4().hex}.tmp"
     try:
-        staged.write_text(page, encoding="utf-8")
+        staged.write_text(rendered.page, encoding="utf-8")
         os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)
-    return Report(target, data.data_through, names, summary, target.stat().st_size)
+    return Report(
+        target,
+        rendered.data_through,
+        rendered.charts,
+        rendered.summary_markdown,
+        target.stat().st_size,
+    )
+
+
+def build_report(serving_path: Path, out_dir: Path) -> Report:
+    """Read the serving file at `serving_path` and write `out_dir`/index.html."""
+    return write_report(render_file(serving_path), out_dir)

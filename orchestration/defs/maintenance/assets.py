@@ -36,6 +36,9 @@ class CompactionConfig(Config):
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
     automation_condition=MODEL_AUTOMATION,
+    # First of the steps ready after the publication: an in-process run renders the report
+    # beside it (serving.report.ahead) instead of after it.
+    op_tags={"dagster/priority": "1"},
     description=(
         "The warehouse file itself. After each publication it is compacted (a checked "
         "copy swapped in atomically) once nightly builds have grown it past 1.2x the size "

@@ -3,7 +3,7 @@ HTML report of charts rendered from it."""
 
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from ingestion.config import serving_dir_from_env
@@ -12,9 +12,24 @@ from orchestration.dbt_project import dbt_asset_keys_in
 from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL
 from serving.paths import SERVING_FILE
 from serving.publish import PUBLISHED_SCHEMAS, publish
-from serving.report import REPORT_DIR, build_report
+from serving.report import REPORT_DIR
+from serving.report.ahead import REPORT_AHEAD
+from serving.report.build import render_file, write_report
 
 PUBLISHED = dbt_asset_keys_in(PUBLISHED_SCHEMAS)
+REPORT_KEY = AssetKey(["serving", "market_report"])
+# The executors that run every step of a run in its own process (`in_process_executor`,
+# and the one `materialize` and `execute_in_process` use).
+IN_PROCESS_EXECUTORS = frozenset({"in_process", "execute_in_process_executor"})
+
+
+def _report_follows_in_this_process(context: AssetExecutionContext) -> bool:
+    """Whether this run also materializes the report, in this process."""
+    job = context.job_def
+    return (
+        job.executor_def.name in IN_PROCESS_EXECUTORS
+        and REPORT_KEY in job.asset_layer.selected_asset_keys
+    )
 
 
 @asset(
@@ -34,6 +49,9 @@ def published_marts(context: AssetExecutionContext, warehouse: DuckDBResource) -
     serving_dir = serving_dir_from_env(Path(warehouse.database))
     with warehouse.get_connection() as con:
         publication = publish(con, serving_dir, context.run_id, built_from=recorded(con))
+    if _report_follows_in_this_process(context):
+        # rendered while the steps between run (serving.report.ahead)
+        REPORT_AHEAD.start(serving_dir / SERVING_FILE)
     mart_rows = {k: v for k, v in publication.tables.items() if k.startswith("marts.")}
     context.log.info(
         f"published {len(mart_rows)} marts to {publication.serving_path} "
@@ -51,7 +69,7 @@ def published_marts(context: AssetExecutionContext, warehouse: DuckDBResource) -
 
 
 @asset(
-    key=["serving", "market_report"],
+    key=REPORT_KEY,
     deps=[published_marts],
     group_name="serving",
     kinds={"html", "plotly"},
@@ -65,10 +83,14 @@ def published_marts(context: AssetExecutionContext, warehouse: DuckDBResource) -
 )
 def market_report(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
     serving_dir = serving_dir_from_env(Path(warehouse.database))
-    report = build_report(serving_dir / SERVING_FILE, serving_dir / REPORT_DIR)
+    serving_file = serving_dir / SERVING_FILE
+    rendered = REPORT_AHEAD.take(serving_file)
+    ahead = rendered is not None
+    report = write_report(rendered or render_file(serving_file), serving_dir / REPORT_DIR)
     context.log.info(
         f"report with {len(report.charts)} charts written to {report.path} "
-        f"(data through {report.data_through})"
+        f"(data through {report.data_through}"
+        + (", rendered beside the steps after the publication)" if ahead else ")")
     )
     return MaterializeResult(
         metadata={
@@ -77,5 +99,6 @@ def market_report(context: AssetExecutionContext, warehouse: DuckDBResource) -> 
             "charts": MetadataValue.json(report.charts),
             "data_through": str(report.data_through),
             "size_bytes": MetadataValue.int(report.size_bytes),
+            "rendered_ahead": ahead,
         }
     )
