@@ -44,6 +44,29 @@ WARM_MODULES = (
     "dbt.adapters.duckdb.impl",
     "agate",
 )
+# What the definitions import that does not read dbt's manifest (1.6 s): imported last when
+# a first run's parse is writing that manifest, so that the build run's fork, forked once
+# it is written, imports the rest alone (0.3 s).
+MANIFEST_FREE_MODULES = (
+    "dagster_dbt",
+    "dagster_duckdb",
+    "orchestration.defs.ingestion.assets",
+    "orchestration.defs.ingestion.checks",
+    "orchestration.defs.ingestion.jobs",
+    "orchestration.defs.ingestion.schedules",
+    "orchestration.defs.ingestion.sensors",
+    "orchestration.defs.maintenance.schedules",
+    "orchestration.defs.models.sensors",
+    "orchestration.defs.monitoring.sensors",
+    "orchestration.defs.jobs",
+    "orchestration.progress",
+    "orchestration.recovery",
+    "orchestration.instance",
+    "alembic.command",
+    "alembic.migration",
+    "dagster._daemon",
+    "serving.report.build",
+)
 # What a parse and the definitions both import (dbt's classes of the manifest, 1.5 s): the
 # first step of a process told later which of the two it serves, by a line on its stdin.
 SHARED_MODULE = "dbt.contracts.graph.manifest"
@@ -333,6 +356,7 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = F
         *WARM_MODULES,
         _load_templates,
         *_fill_dbt_caches(),
+        *([] if definitions else MANIFEST_FREE_MODULES),
     ]
     serving = True
     while serving:

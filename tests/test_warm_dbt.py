@@ -382,3 +382,22 @@ def test_the_folders_of_warm_processes_that_are_gone_are_removed(tmp_path):
         "warm-dbt-live",
         "warm-dbt-new",
     ]
+
+
+def test_the_modules_imported_before_the_manifest_do_not_read_it():
+    """What the warm process imports while a first run's parse writes the manifest: each
+    module exists, none of them imports what reads the manifest, and none starts a thread
+    (the process forks afterwards)."""
+    script = (
+        "import sys, threading\n"
+        "from orchestration.warm_dbt_server import MANIFEST_FREE_MODULES\n"
+        "for name in MANIFEST_FREE_MODULES:\n"
+        "    __import__(name)\n"
+        "readers = ('orchestration.dbt_project', 'orchestration.definitions')\n"
+        "print(sorted(m for m in readers if m in sys.modules), threading.active_count())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "1"]
