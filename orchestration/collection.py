@@ -4,10 +4,12 @@ warm dbt process's forks).
 A full collection walks every object the process holds. After Dagster, dbt and pandas are
 imported that is several hundred thousand objects, none of them garbage, and the imports
 themselves set off such collections again and again as the heap grows: a nightly refresh
-spent about 0.6 s of its own process, 0.85 s of the warm process and 0.35 s of the build's
-dbt in collections that freed almost nothing (bench/hotspots.md). So the imports run with
-the collector paused, what they left is frozen (the collector skips it from then on), and
-the collector resumes for the work that makes real garbage: the loads, the Dagster run.
+spent about 0.6 s of its own process and 0.85 s of the warm process in collections that
+freed almost nothing, and 0.35 s of the build's dbt collecting dbt's own cycles
+(bench/hotspots.md). So the imports run with the collector paused, what they left is
+frozen (the collector skips it from then on), and the collector resumes for the work that
+makes garbage worth collecting: the loads, the Dagster run. A dbt command's fork keeps it
+paused; what it leaves goes with the process (orchestration.warm_dbt_server).
 """
 
 import gc

@@ -44,9 +44,10 @@ WARM_MODULES = (
     "dbt.adapters.duckdb.impl",
     "agate",
 )
-# What the definitions import that does not read dbt's manifest (1.6 s): imported last when
-# a first run's parse is writing that manifest, so that the build run's fork, forked once
-# it is written, imports the rest alone (0.3 s).
+# What the definitions import that does not read dbt's manifest (1.6 s): imported last by a
+# process told to serve dbt, which is what a first run asks while its parse writes that
+# manifest, so that the build run's fork, forked once it is written, imports the rest
+# alone (0.3 s).
 MANIFEST_FREE_MODULES = (
     "dagster_dbt",
     "dagster_duckdb",
