@@ -44,10 +44,18 @@ WARM_MODULES = (
     "dbt.adapters.duckdb.impl",
     "agate",
 )
-# What the definitions import that does not read dbt's manifest (1.6 s): imported last by a
-# process told to serve dbt, which is what a first run asks while its parse writes that
-# manifest, so that the build run's fork, forked once it is written, imports the rest
-# alone (0.3 s).
+# What creating a Dagster instance imports (its schema's migrations, the run coordinator's
+# modules), without opening its storage: imported ahead of the build run's fork.
+INSTANCE_MODULES = (
+    "alembic.command",
+    "alembic.migration",
+    "dagster._daemon",
+    "orchestration.instance",
+)
+# What the definitions import that does not read dbt's manifest (1.6 s): imported last when
+# `orchestration.run` tells the process to serve dbt, which it does while a first run's
+# parse writes that manifest, so that the build run's fork, forked once it is written,
+# imports the rest alone (0.3 s).
 MANIFEST_FREE_MODULES = (
     "dagster_dbt",
     "dagster_duckdb",
@@ -62,10 +70,7 @@ MANIFEST_FREE_MODULES = (
     "orchestration.defs.jobs",
     "orchestration.progress",
     "orchestration.recovery",
-    "orchestration.instance",
-    "alembic.command",
-    "alembic.migration",
-    "dagster._daemon",
+    *INSTANCE_MODULES,
     "serving.report.build",
 )
 # What a parse and the definitions both import (dbt's classes of the manifest, 1.5 s): the
@@ -290,7 +295,7 @@ def _serve_waiting(
         if threading.active_count() != 1:
             # A fork copies only the forking thread: a lock held by another would stay
             # held. Exiting leaves the launchers to run the installed dbt.
-            raise RuntimeError("importing dbt started a thread; forking this process is not safe")
+            raise RuntimeError("an import started a thread; forking this process is not safe")
         conn, _address = listener.accept()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -340,9 +345,10 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = F
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
     # This process only imports and forks: no collections while it imports, and what each
-    # step imported is set aside, so that the explicit collection of the manifest's filling
-    # walks its own objects only.
+    # import step left is set aside, so that the explicit collection of the manifest's
+    # filling walks the filling's objects only.
     collection.pause()
+    told = definitions is None
     if definitions is None:
         __import__(SHARED_MODULE)
         definitions = _read_mode(stop)
@@ -351,13 +357,14 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = F
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(stop, selectors.EVENT_READ)
+    fillings = _fill_dbt_caches()
     imports = [
         *([_import_definitions] if definitions else []),
         _import_dbt,
         *WARM_MODULES,
         _load_templates,
-        *_fill_dbt_caches(),
-        *([] if definitions else MANIFEST_FREE_MODULES),
+        *fillings,
+        *(MANIFEST_FREE_MODULES if told and not definitions else ()),
     ]
     serving = True
     while serving:
@@ -365,8 +372,11 @@ def serve(listener: socket.socket, stop: IO[bytes], definitions: bool | None = F
         if callable(step):
             step()
         elif step is not None:
-            __import__(step)
-        collection.keep_what_exists()
+            # a module that fails to import is left for the fork that needs it to report
+            with contextlib.suppress(Exception):
+                __import__(step)
+        if step not in fillings:
+            collection.keep_what_exists()
         serving = _serve_waiting(selector, listener, stop, wait=step is None)
     listener.close()
     _stop()

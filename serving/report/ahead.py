@@ -9,10 +9,12 @@ page (`take`) and writes it: the rendering is hidden behind the compaction.
 
 A page is taken only for the very file it was rendered from (same path, inode, size and
 modification time). Otherwise, when nothing was started, or when the rendering failed,
-`take` gives nothing and the step renders the page itself, so a failure is met, and
-reported, in the report's own step.
+`take` says why and the step renders the page itself, so a failure is met, and reported,
+in the report's own step. A page still being rendered when the process exits is waited
+for: a thread left inside DuckDB's code while the interpreter finalizes can abort it.
 """
 
+import atexit
 import os
 import threading
 from concurrent.futures import Future
@@ -37,6 +39,7 @@ class RenderedAhead:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: tuple[Path, FileIdentity | None, Future[Rendered]] | None = None
+        atexit.register(self.drain)
 
     def start(self, serving_path: Path) -> None:
         """Render the page of `serving_path` in a thread; an earlier one not taken is
@@ -51,26 +54,32 @@ class RenderedAhead:
 
         with self._lock:
             self._pending = (serving_path, _identity(serving_path), future)
-        # a daemon: a process leaving before the report's step does not wait for it
         threading.Thread(target=work, name="report-ahead", daemon=True).start()
 
-    def take(self, serving_path: Path) -> Rendered | None:
+    def take(self, serving_path: Path) -> Rendered | str:
         """The page started for `serving_path`, once rendered, if that file is unchanged
-        since; None otherwise (the caller renders it)."""
+        since; otherwise why there is none (the caller renders it)."""
         with self._lock:
             pending, self._pending = self._pending, None
         if pending is None:
-            return None
+            return NOTHING_STARTED
         path, identity, future = pending
+        error = future.exception()  # waits for the thread, whatever is taken
         if path != serving_path:
-            return None
-        try:
-            rendered = future.result()
-        except Exception:
-            return None
+            return f"it was rendered from {path}"
+        if error is not None:
+            return f"rendering it ahead failed: {error}"
         if identity is None or _identity(serving_path) != identity:
-            return None
-        return rendered
+            return f"{serving_path} was replaced since"
+        return future.result()
+
+    def drain(self) -> None:
+        """Wait for a page still being rendered."""
+        with self._lock:
+            pending = self._pending
+        if pending is not None:
+            pending[2].exception()
 
 
+NOTHING_STARTED = "nothing was rendered ahead"
 REPORT_AHEAD = RenderedAhead()

@@ -37,7 +37,8 @@ class CompactionConfig(Config):
     kinds={"duckdb"},
     automation_condition=MODEL_AUTOMATION,
     # First of the steps ready after the publication: an in-process run renders the report
-    # beside it (serving.report.ahead) instead of after it.
+    # beside it (serving.report.ahead) instead of after it. The priority also puts it ahead
+    # of other runs' steps waiting for the warehouse pool, which a compaction may well be.
     op_tags={"dagster/priority": "1"},
     description=(
         "The warehouse file itself. After each publication it is compacted (a checked "

@@ -13,8 +13,8 @@ from orchestration.shared import MODEL_AUTOMATION, WAREHOUSE_POOL
 from serving.paths import SERVING_FILE
 from serving.publish import PUBLISHED_SCHEMAS, publish
 from serving.report import REPORT_DIR
-from serving.report.ahead import REPORT_AHEAD
-from serving.report.build import render_file, write_report
+from serving.report.ahead import NOTHING_STARTED, REPORT_AHEAD
+from serving.report.build import Rendered, render_file, write_report
 
 PUBLISHED = dbt_asset_keys_in(PUBLISHED_SCHEMAS)
 REPORT_KEY = AssetKey(["serving", "market_report"])
@@ -50,7 +50,7 @@ def published_marts(context: AssetExecutionContext, warehouse: DuckDBResource) -
     with warehouse.get_connection() as con:
         publication = publish(con, serving_dir, context.run_id, built_from=recorded(con))
     if _report_follows_in_this_process(context):
-        # rendered while the steps between run (serving.report.ahead)
+        # rendered in a thread while the compaction runs (serving.report.ahead)
         REPORT_AHEAD.start(serving_dir / SERVING_FILE)
     mart_rows = {k: v for k, v in publication.tables.items() if k.startswith("marts.")}
     context.log.info(
@@ -84,13 +84,16 @@ def published_marts(context: AssetExecutionContext, warehouse: DuckDBResource) -
 def market_report(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
     serving_dir = serving_dir_from_env(Path(warehouse.database))
     serving_file = serving_dir / SERVING_FILE
-    rendered = REPORT_AHEAD.take(serving_file)
-    ahead = rendered is not None
-    report = write_report(rendered or render_file(serving_file), serving_dir / REPORT_DIR)
+    taken = REPORT_AHEAD.take(serving_file)
+    ahead = isinstance(taken, Rendered)
+    if not ahead and taken != NOTHING_STARTED:
+        context.log.info(f"report rendered again: {taken}")
+    rendered = taken if isinstance(taken, Rendered) else render_file(serving_file)
+    report = write_report(rendered, serving_dir / REPORT_DIR)
+    how = "rendered beside the compaction" if ahead else "rendered here"
     context.log.info(
         f"report with {len(report.charts)} charts written to {report.path} "
-        f"(data through {report.data_through}"
-        + (", rendered beside the steps after the publication)" if ahead else ")")
+        f"(data through {report.data_through}, {how})"
     )
     return MaterializeResult(
         metadata={
