@@ -84,11 +84,12 @@ def published_marts(context: AssetExecutionContext, warehouse: DuckDBResource) -
 def market_report(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
     serving_dir = serving_dir_from_env(Path(warehouse.database))
     serving_file = serving_dir / SERVING_FILE
-    taken = REPORT_AHEAD.take(serving_file)
-    ahead = isinstance(taken, Rendered)
-    if not ahead and taken != NOTHING_STARTED:
-        context.log.info(f"report rendered again: {taken}")
-    rendered = taken if isinstance(taken, Rendered) else render_file(serving_file)
+    rendered = REPORT_AHEAD.take(serving_file)
+    ahead = isinstance(rendered, Rendered)
+    if isinstance(rendered, str):
+        if rendered != NOTHING_STARTED:
+            context.log.info(f"report rendered again: {rendered}")
+        rendered = render_file(serving_file)
     report = write_report(rendered, serving_dir / REPORT_DIR)
     how = "rendered beside the compaction" if ahead else "rendered here"
     context.log.info(
